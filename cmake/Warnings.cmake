@@ -1,0 +1,25 @@
+# Warnings on for our code only (dependencies' headers are SYSTEM).
+add_library(ps_warnings INTERFACE)
+target_compile_options(ps_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+
+if(PS_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Helper: ps_library(name SOURCES ... DEPS ...)
+function(ps_library name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${A_SOURCES})
+  target_link_libraries(${name} PUBLIC ${A_DEPS} PRIVATE ps_warnings)
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+endfunction()
+
+# Helper: ps_test(name SOURCES ... DEPS ...) — one GoogleTest binary, discovered by ctest.
+function(ps_test name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${A_SOURCES})
+  target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gtest GTest::gtest_main ps_warnings)
+  target_compile_definitions(${name} PRIVATE PS_SOURCE_DIR="${CMAKE_SOURCE_DIR}" PS_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 120 PROPERTIES TIMEOUT 900)
+endfunction()

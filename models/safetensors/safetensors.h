@@ -1,0 +1,63 @@
+#pragma once
+// safetensors (https://huggingface.co/docs/safetensors) reader and writer, without LibTorch.
+// Layout: u64 little-endian header length N, N bytes of JSON header, then the data buffer.
+// Every offset, length and shape is bounds-checked; errors are InputError("file: tensor 'x': problem").
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/util/files.h"
+
+namespace ps::st {
+
+enum class DType { F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL };
+
+size_t dtype_size(DType d);
+const char* dtype_name(DType d);        // "F32", "BF16", ... as in the format
+DType dtype_from_name(const std::string& name, const std::string& context);  // throws InputError
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  const uint8_t* data;  // points into the mapped file (valid while the File lives)
+  size_t nbytes;
+  int64_t numel() const;
+};
+
+class File {
+ public:
+  // Maps and validates the whole header: offsets in range, sizes match dtype*shape, and the tensors
+  // tile the data buffer exactly (no overlaps, no gaps), as the reference implementation requires.
+  static File open(const std::string& path);
+  // Parses an in-memory buffer (used by the fuzzer and by open); buffer must outlive the File.
+  static File parse(const uint8_t* data, size_t size, const std::string& source_name);
+
+  const TensorInfo* find(const std::string& name) const;  // nullptr if absent
+  const TensorInfo& at(const std::string& name) const;    // throws InputError naming the tensor
+  std::vector<std::string> names() const;                 // sorted
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::string& source() const { return source_; }
+
+ private:
+  std::shared_ptr<MappedFile> map_;
+  std::string source_;
+  std::map<std::string, TensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+struct TensorData {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::string bytes;  // raw little-endian element bytes, size = numel*dtype_size
+};
+
+// Writes atomically (tmp + rename). Tensors are laid out in name order with 8-byte-aligned header.
+void write(const std::string& path, const std::vector<TensorData>& tensors,
+           const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace ps::st
