@@ -60,4 +60,21 @@ struct TensorData {
 void write(const std::string& path, const std::vector<TensorData>& tensors,
            const std::map<std::string, std::string>& metadata = {});
 
+// model.safetensors, or the shards named by model.safetensors.index.json ("weight_map"), sorted.
+std::vector<std::string> checkpoint_files(const std::string& model_dir);
+
+// All shards of a checkpoint as one name space (a name in two shards is an error).
+class Checkpoint {
+ public:
+  explicit Checkpoint(const std::string& model_dir);
+  const TensorInfo* find(const std::string& name) const;
+  const TensorInfo& at(const std::string& name) const;
+  std::vector<std::string> names() const;
+  const std::vector<File>& shards() const { return shards_; }
+
+ private:
+  std::vector<File> shards_;
+  std::map<std::string, size_t> where_;
+};
+
 }  // namespace ps::st

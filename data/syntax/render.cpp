@@ -1,0 +1,134 @@
+#include "data/syntax/render.h"
+
+#include <cstdio>
+
+namespace ps::syntax {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+namespace {
+std::string token_text(const std::vector<std::string>& tokens, int i) {
+  return i < static_cast<int>(tokens.size()) ? quote(tokens[i]) : std::to_string(i);
+}
+}  // namespace
+
+std::string render_ast(const SyntaxTree& tree, const std::string& code) {
+  std::string out;
+  if (tree.root < 0) return out;
+  // (node, depth, closing?) — closing entries emit ")" after a node's children.
+  struct Item { int node, depth; bool close; };
+  std::vector<Item> stack{{tree.root, 0, false}};
+  while (!stack.empty()) {
+    Item it = stack.back();
+    stack.pop_back();
+    if (it.close) {
+      out += ")";
+      continue;
+    }
+    const SyntaxNode& n = tree.nodes[it.node];
+    if (it.node != tree.root) out += "\n";
+    out += std::string(2 * it.depth, ' ');
+    if (n.children.empty()) {
+      std::string text = code.substr(std::min<size_t>(n.start_byte, code.size()),
+                                     n.end_byte > n.start_byte ? n.end_byte - n.start_byte : 0);
+      out += n.named ? n.type + " " + quote(text) : quote(text);
+      continue;
+    }
+    out += "(" + n.type;
+    stack.push_back({it.node, it.depth, true});
+    for (auto c = n.children.rbegin(); c != n.children.rend(); ++c) stack.push_back({*c, it.depth + 1, false});
+  }
+  return out + "\n";
+}
+
+std::string render_binary(const BinaryTree& tree, const std::vector<std::string>& tokens) {
+  std::string out;
+  if (tree.root < 0) return out;
+  struct Item { int node, depth; bool close; };
+  std::vector<Item> stack{{tree.root, 0, false}};
+  while (!stack.empty()) {
+    Item it = stack.back();
+    stack.pop_back();
+    if (it.close) {
+      out += ")";
+      continue;
+    }
+    const BinaryNode& n = tree.nodes[it.node];
+    if (it.node != tree.root) out += "\n";
+    out += std::string(2 * it.depth, ' ');
+    if (n.token >= 0) {
+      out += token_text(tokens, n.token);
+      if (n.unary != kEmpty) out += " [" + n.unary + "]";
+      continue;
+    }
+    out += "(" + n.label;
+    stack.push_back({it.node, it.depth, true});
+    stack.push_back({n.right, it.depth + 1, false});
+    stack.push_back({n.left, it.depth + 1, false});
+  }
+  return out + "\n";
+}
+
+std::string render_dcu(const Dcu& dcu, const std::vector<std::string>& tokens) {
+  std::string out;
+  if (!tokens.empty()) {
+    out += "tokens:";
+    for (const auto& t : tokens) out += " " + quote(t);
+    out += "\n";
+  }
+  out += "d:";
+  for (int d : dcu.d) out += " " + std::to_string(d);
+  out += "\nc:";
+  for (const auto& c : dcu.c) out += " " + c;
+  out += "\nu:";
+  for (const auto& u : dcu.u) out += " " + u;
+  return out + "\n";
+}
+
+std::string render_labelled(const LabelledTree& tree, const std::vector<std::string>& tokens) {
+  std::string out;
+  if (tree.root < 0) return out;
+  struct Item { int node; bool close; };
+  std::vector<Item> stack{{tree.root, false}};
+  bool first = true;
+  while (!stack.empty()) {
+    Item it = stack.back();
+    stack.pop_back();
+    if (it.close) {
+      out += ")";
+      continue;
+    }
+    if (!first) out += " ";
+    first = false;
+    const LabelledNode& n = tree.nodes[it.node];
+    if (n.token >= 0) {
+      out += token_text(tokens, n.token);
+      continue;
+    }
+    out += "(" + n.label;
+    stack.push_back({it.node, true});
+    for (auto c = n.children.rbegin(); c != n.children.rend(); ++c) stack.push_back({*c, false});
+  }
+  return out;
+}
+
+}  // namespace ps::syntax
