@@ -4,6 +4,9 @@
 // post-processor templates. Every token carries its span in the input text.
 // Offsets are UTF-8 BYTE offsets [begin, end) into the string passed to encode() (Tree-sitter's unit too);
 // utf8_char_offsets() converts them to code-point offsets, the unit the HF bindings report.
+// Verified token-for-token (ids, strings, offsets) against HF tokenizers 0.23 by tests/models/tokenizer.
+// Limits: single sequences only (no pairs, truncation or fixed padding: rejected at load); NFC/NFKC/
+// Precompiled normalizers and WordLevel are rejected; Unicode tables are 14.0 (see unicode.h).
 #include <cstdint>
 #include <memory>
 #include <string>
