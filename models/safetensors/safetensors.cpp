@@ -1,8 +1,11 @@
+// safetensors reader (bounds-checked parse of an mmapped or in-memory buffer), writer and float conversion.
 #include "models/safetensors/safetensors.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "models/util/error.h"
@@ -16,9 +19,62 @@ constexpr uint64_t kMaxHeader = 100ull << 20;  // the reference implementation's
   throw InputError(src + ": header: " + problem);
 }
 [[noreturn]] void tensor_error(const std::string& src, const std::string& name, const std::string& problem) {
-  throw InputError(src + ": tensor '" + name + "': " + problem);
+  throw InputError(src + ": tensor '" + printable(name) + "': " + problem);
+}
+
+// First line of a nlohmann error, made printable.
+std::string json_problem(const std::exception& e) {
+  const std::string msg = e.what();
+  return printable(msg.substr(0, msg.find('\n')), 200);
+}
+
+// The header as JSON, rejecting duplicate keys at any level: nlohmann keeps the last one silently, which
+// would let two entries with one name hide each other. Keys are tracked per open object.
+nlohmann::json parse_header(const uint8_t* p, size_t n, const std::string& src) {
+  std::vector<std::set<std::string>> open_objects;
+  std::string duplicate;
+  auto cb = [&](int /*depth*/, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) {
+      open_objects.emplace_back();
+    } else if (ev == E::object_end) {
+      if (!open_objects.empty()) open_objects.pop_back();
+    } else if (ev == E::key && !open_objects.empty() && duplicate.empty()) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (!open_objects.back().insert(key).second) duplicate = key;
+    }
+    return true;
+  };
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(p, p + n, cb);
+  } catch (const nlohmann::json::exception& e) {
+    header_error(src, "invalid JSON (" + json_problem(e) + ")");
+  }
+  if (!duplicate.empty()) header_error(src, "duplicate key '" + printable(duplicate) + "'");
+  return header;
 }
 }  // namespace
+
+std::string printable(const std::string& s, size_t max_len) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    // Stop before max_len, but not inside a UTF-8 sequence (continuation bytes are 10xxxxxx).
+    if (out.size() >= max_len && (c & 0xC0) != 0x80) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 size_t dtype_size(DType d) {
   switch (d) {
@@ -71,81 +127,91 @@ File File::parse(const uint8_t* data, size_t size, const std::string& src) {
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | data[i];
   if (n > kMaxHeader) header_error(src, "length " + std::to_string(n) + " exceeds the 100 MB limit");
-  if (n > size - 8) header_error(src, "length " + std::to_string(n) + " runs past the end of the file (" +
-                                         std::to_string(size) + " bytes)");
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(data + 8, data + 8 + n);
-  } catch (const nlohmann::json::exception& e) {
-    std::string msg = e.what();
-    header_error(src, "invalid JSON (" + msg.substr(0, msg.find('\n')) + ")");
-  }
+  if (n > size - 8)
+    header_error(src, "length " + std::to_string(n) + " runs past the end of the file (" + std::to_string(size) +
+                          " bytes; file truncated?)");
+  const nlohmann::json header = parse_header(data + 8, n, src);
   if (!header.is_object()) header_error(src, "not a JSON object");
 
   File f;
   f.source_ = src;
   const uint8_t* buffer = data + 8 + n;
   const uint64_t buffer_size = size - 8 - n;
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  std::vector<std::string> range_names;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     const auto& v = it.value();
     if (name == "__metadata__") {
+      if (v.is_null()) continue;  // the reference reader accepts an explicit null
       if (!v.is_object()) header_error(src, "__metadata__ is not an object");
       for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) header_error(src, "__metadata__ value '" + m.key() + "' is not a string");
+        if (!m.value().is_string())
+          header_error(src, "__metadata__ value '" + printable(m.key()) + "' is not a string");
         f.metadata_[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
     if (!v.is_object()) tensor_error(src, name, "entry is not an object");
-    if (!v.contains("dtype") || !v["dtype"].is_string()) tensor_error(src, name, "missing string field 'dtype'");
-    if (!v.contains("shape") || !v["shape"].is_array()) tensor_error(src, name, "missing array field 'shape'");
-    if (!v.contains("data_offsets") || !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
+    const auto dt = v.find("dtype"), sh = v.find("shape"), of = v.find("data_offsets");
+    if (dt == v.end() || !dt->is_string()) tensor_error(src, name, "missing string field 'dtype'");
+    if (sh == v.end() || !sh->is_array()) tensor_error(src, name, "missing array field 'shape'");
+    if (of == v.end() || !of->is_array() || of->size() != 2)
       tensor_error(src, name, "field 'data_offsets' must be [begin, end]");
     TensorInfo t;
     t.name = name;
-    t.dtype = dtype_from_name(v["dtype"].get<std::string>(), src + ": tensor '" + name + "'");
+    t.dtype = dtype_from_name(dt->get<std::string>(), src + ": tensor '" + printable(name) + "'");
+    // numel * 8 must fit in u64 so byte sizes never wrap; any real tensor is far below that.
     uint64_t numel = 1;
-    for (const auto& s : v["shape"]) {
+    for (const auto& s : *sh) {
       if (!s.is_number_unsigned()) tensor_error(src, name, "shape entries must be non-negative integers");
       const uint64_t dim = s.get<uint64_t>();
-      if (dim > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
-          (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / dim / 8))
-        tensor_error(src, name, "shape overflows");
+      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / dim)
+        tensor_error(src, name, "shape overflows (element count too large)");
       numel *= dim;
-      t.shape.push_back(static_cast<int64_t>(dim));
+      t.shape.push_back(static_cast<int64_t>(dim));  // dim <= 2^61 here, fits int64
     }
-    for (const auto& o : v["data_offsets"])
+    for (const auto& o : *of)
       if (!o.is_number_unsigned()) tensor_error(src, name, "data_offsets must be non-negative integers");
-    const uint64_t begin = v["data_offsets"][0].get<uint64_t>(), end = v["data_offsets"][1].get<uint64_t>();
-    if (begin > end) tensor_error(src, name, "data_offsets begin > end");
+    const uint64_t begin = (*of)[0].get<uint64_t>(), end = (*of)[1].get<uint64_t>();
+    if (begin > end)
+      tensor_error(src, name, "data_offsets begin " + std::to_string(begin) + " > end " + std::to_string(end));
     if (end > buffer_size)
       tensor_error(src, name, "data_offsets end " + std::to_string(end) + " is past the data buffer (" +
                                   std::to_string(buffer_size) + " bytes; file truncated?)");
-    if (end - begin != numel * dtype_size(t.dtype))
+    const uint64_t need = numel * dtype_size(t.dtype);
+    if (end - begin != need)
       tensor_error(src, name, "holds " + std::to_string(end - begin) + " bytes but dtype x shape needs " +
-                                  std::to_string(numel * dtype_size(t.dtype)));
+                                  std::to_string(need));
     t.data = buffer + begin;
     t.nbytes = static_cast<size_t>(end - begin);
-    ranges.emplace_back(begin, end);
-    range_names.push_back(name);
     f.tensors_.emplace(name, std::move(t));
   }
-  // The tensors must tile the buffer: sorted by offset, each starts where the previous ended.
-  std::vector<size_t> order(ranges.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranges[a] < ranges[b]; });
+  check_tiling(f, buffer, buffer_size);
+  return f;
+}
+
+// The tensors must tile the buffer: sorted by offset, each starts where the previous ended and the last
+// ends at the buffer's end. Zero-size tensors sit anywhere on the boundary between two others.
+void File::check_tiling(const File& f, const uint8_t* buffer, uint64_t buffer_size) {
+  std::vector<const TensorInfo*> order;
+  for (const auto& kv : f.tensors_) order.push_back(&kv.second);
+  const auto off = [buffer](const TensorInfo* t) { return static_cast<uint64_t>(t->data - buffer); };
+  std::stable_sort(order.begin(), order.end(), [&](const TensorInfo* a, const TensorInfo* b) {
+    return std::make_pair(off(a), off(a) + a->nbytes) < std::make_pair(off(b), off(b) + b->nbytes);
+  });
   uint64_t expect = 0;
-  for (size_t i : order) {
-    if (ranges[i].first < expect) tensor_error(src, range_names[i], "overlaps the previous tensor");
-    if (ranges[i].first > expect) tensor_error(src, range_names[i], "leaves a gap before it in the data buffer");
-    expect = ranges[i].second;
+  const TensorInfo* prev = nullptr;
+  for (const TensorInfo* t : order) {
+    if (off(t) < expect)
+      tensor_error(f.source_, t->name, "overlaps tensor '" + printable(prev->name) + "' in the data buffer");
+    if (off(t) > expect)
+      tensor_error(f.source_, t->name, "leaves a gap of " + std::to_string(off(t) - expect) +
+                                           " bytes before it in the data buffer");
+    expect = off(t) + t->nbytes;
+    prev = t;
   }
   if (expect != buffer_size)
-    header_error(src, "data buffer has " + std::to_string(buffer_size - expect) + " trailing bytes no tensor covers");
-  return f;
+    header_error(f.source_, "data buffer has " + std::to_string(buffer_size - expect) +
+                                " trailing bytes no tensor covers");
 }
 
 const TensorInfo* File::find(const std::string& name) const {
@@ -155,7 +221,7 @@ const TensorInfo* File::find(const std::string& name) const {
 
 const TensorInfo& File::at(const std::string& name) const {
   if (const auto* t = find(name)) return *t;
-  throw InputError(source_ + ": tensor '" + name + "': missing");
+  tensor_error(source_, name, "missing");
 }
 
 std::vector<std::string> File::names() const {
@@ -172,84 +238,96 @@ void write(const std::string& path, const std::vector<TensorData>& tensors,
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t off = 0;
-  for (const auto* t : sorted) {
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    const TensorData& t = *sorted[i];
+    if (t.name == "__metadata__") tensor_error(path, t.name, "name is reserved by the format");
+    if (i > 0 && sorted[i - 1]->name == t.name) tensor_error(path, t.name, "duplicate name");
     uint64_t numel = 1;
-    for (int64_t s : t->shape) {
-      if (s < 0) throw InputError(path + ": tensor '" + t->name + "': negative dimension");
+    for (int64_t s : t.shape) {
+      if (s < 0) tensor_error(path, t.name, "negative dimension " + std::to_string(s));
+      if (s != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / static_cast<uint64_t>(s))
+        tensor_error(path, t.name, "shape overflows (element count too large)");
       numel *= static_cast<uint64_t>(s);
     }
-    if (t->bytes.size() != numel * dtype_size(t->dtype))
-      throw InputError(path + ": tensor '" + t->name + "': " + std::to_string(t->bytes.size()) +
-                       " bytes given, dtype x shape needs " + std::to_string(numel * dtype_size(t->dtype)));
-    if (header.contains(t->name)) throw InputError(path + ": tensor '" + t->name + "': duplicate name");
-    header[t->name] = {{"dtype", dtype_name(t->dtype)}, {"shape", t->shape}, {"data_offsets", {off, off + t->bytes.size()}}};
-    off += t->bytes.size();
+    if (t.bytes.size() != numel * dtype_size(t.dtype))
+      tensor_error(path, t.name, std::to_string(t.bytes.size()) + " bytes given, dtype x shape needs " +
+                                     std::to_string(numel * dtype_size(t.dtype)));
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {off, off + t.bytes.size()}}};
+    off += t.bytes.size();
   }
-  std::string h = header.dump();
+  std::string h;
+  try {
+    h = header.dump();
+  } catch (const nlohmann::json::exception& e) {  // names or metadata that are not valid UTF-8
+    throw InputError(path + ": header: cannot encode (" + json_problem(e) + ")");
+  }
   while (h.size() % 8) h.push_back(' ');  // 8-byte alignment of the data buffer, as the reference writer does
   std::string out(8, '\0');
   const uint64_t n = h.size();
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  out.reserve(8 + h.size() + off);
   out += h;
-  out.reserve(out.size() + off);
   for (const auto* t : sorted) out += t->bytes;
   write_file_atomic(path, out);
 }
 
-std::vector<std::string> checkpoint_files(const std::string& model_dir) {
-  const std::string single = model_dir + "/model.safetensors";
-  if (file_exists(single)) return {single};
-  const std::string index = model_dir + "/model.safetensors.index.json";
-  if (!file_exists(index))
-    throw InputError(model_dir + ": no model.safetensors or model.safetensors.index.json "
-                     "(PyTorch .bin checkpoints are not read; convert them to safetensors)");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(index));
-  } catch (const nlohmann::json::exception& e) {
-    std::string msg = e.what();
-    throw InputError(index + ": invalid JSON (" + msg.substr(0, msg.find('\n')) + ")");
+namespace {
+// IEEE half / bfloat16 bit patterns to float; exact (every such value is representable in float).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);  // inf / nan
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while (!(mant & 0x400));
+    bits = sign | (uint32_t(112 - e) << 23) | ((mant & 0x3ff) << 13);
   }
-  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-    throw InputError(index + ": field 'weight_map': missing or not an object");
-  std::vector<std::string> files;
-  for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
-    if (!it.value().is_string()) throw InputError(index + ": field 'weight_map." + it.key() + "': not a string");
-    const std::string f = it.value().get<std::string>();
-    if (f.find('/') != std::string::npos || f.find("..") != std::string::npos)
-      throw InputError(index + ": field 'weight_map." + it.key() + "': shard '" + f + "' is not a plain file name");
-    const std::string p = model_dir + "/" + f;
-    if (std::find(files.begin(), files.end(), p) == files.end()) files.push_back(p);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+}  // namespace
+
+std::vector<float> to_float(const TensorInfo& t) {
+  const size_t n = static_cast<size_t>(t.numel());
+  std::vector<float> out(n);
+  // memcpy per element: the data pointer has no alignment guarantee (header lengths need not be multiples of 8).
+  const uint8_t* p = t.data;
+  switch (t.dtype) {
+    case DType::F32:
+      if (n) std::memcpy(out.data(), p, n * 4);
+      break;
+    case DType::F64:
+      for (size_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, p + 8 * i, 8);
+        out[i] = static_cast<float>(d);
+      }
+      break;
+    case DType::F16:
+    case DType::BF16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        if (t.dtype == DType::F16) {
+          out[i] = half_to_float(h);
+        } else {
+          const uint32_t bits = uint32_t(h) << 16;
+          std::memcpy(&out[i], &bits, 4);
+        }
+      }
+      break;
+    default:
+      throw InputError("tensor '" + printable(t.name) + "': dtype " + dtype_name(t.dtype) + " is not floating point");
   }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-Checkpoint::Checkpoint(const std::string& model_dir) {
-  for (const auto& path : checkpoint_files(model_dir)) {
-    shards_.push_back(File::open(path));
-    const File& f = shards_.back();
-    for (const auto& name : f.names()) {
-      auto [it, inserted] = where_.emplace(name, shards_.size() - 1);
-      if (!inserted)
-        throw InputError(path + ": tensor '" + name + "': also in " + shards_[it->second].source());
-    }
-  }
-}
-
-const TensorInfo* Checkpoint::find(const std::string& name) const {
-  auto it = where_.find(name);
-  return it == where_.end() ? nullptr : shards_[it->second].find(name);
-}
-
-const TensorInfo& Checkpoint::at(const std::string& name) const {
-  if (const auto* t = find(name)) return *t;
-  throw InputError(shards_.empty() ? name : shards_.front().source() + ": tensor '" + name + "': missing");
-}
-
-std::vector<std::string> Checkpoint::names() const {
-  std::vector<std::string> out;
-  for (const auto& [k, v] : where_) out.push_back(k);
   return out;
 }
 

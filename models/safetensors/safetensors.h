@@ -23,10 +23,19 @@ struct TensorInfo {
   std::string name;
   DType dtype;
   std::vector<int64_t> shape;
-  const uint8_t* data;  // points into the mapped file (valid while the File lives)
+  // Points into the mapped file (valid while the File lives). NOT aligned in general (other writers need
+  // not pad the header to 8 bytes): copy with memcpy, never cast to float* / int64_t*.
+  const uint8_t* data;
   size_t nbytes;
-  int64_t numel() const;
+  int64_t numel() const;  // 1 for a scalar (shape []), 0 if any dimension is 0
 };
+
+// A floating-point tensor (F32, F16, BF16, F64) converted to float32, little-endian host; other dtypes
+// throw InputError. For consumers without LibTorch (tests, probes); the Engine copies raw bytes instead.
+std::vector<float> to_float(const TensorInfo& t);
+
+// s with control characters escaped (\x0a) and cut after max_len bytes, for one-line error messages.
+std::string printable(const std::string& s, size_t max_len = 120);
 
 class File {
  public:
@@ -34,6 +43,7 @@ class File {
   // tile the data buffer exactly (no overlaps, no gaps), as the reference implementation requires.
   static File open(const std::string& path);
   // Parses an in-memory buffer (used by the fuzzer and by open); buffer must outlive the File.
+  // Duplicate JSON keys (two tensors with one name) are rejected rather than silently merged.
   static File parse(const uint8_t* data, size_t size, const std::string& source_name);
 
   const TensorInfo* find(const std::string& name) const;  // nullptr if absent
@@ -43,6 +53,7 @@ class File {
   const std::string& source() const { return source_; }
 
  private:
+  static void check_tiling(const File& f, const uint8_t* buffer, uint64_t buffer_size);
   std::shared_ptr<MappedFile> map_;
   std::string source_;
   std::map<std::string, TensorInfo> tensors_;
@@ -60,19 +71,23 @@ struct TensorData {
 void write(const std::string& path, const std::vector<TensorData>& tensors,
            const std::map<std::string, std::string>& metadata = {});
 
-// model.safetensors, or the shards named by model.safetensors.index.json ("weight_map"), sorted.
+// model.safetensors, or the shards named by model.safetensors.index.json ("weight_map"), sorted and
+// deduplicated. Throws InputError if neither exists, the index is malformed or names a non-plain file.
 std::vector<std::string> checkpoint_files(const std::string& model_dir);
 
-// All shards of a checkpoint as one name space (a name in two shards is an error).
+// All shards of a checkpoint as one name space (a name in two shards is an error, and so is an index
+// entry whose tensor is not in the shard the index names).
 class Checkpoint {
  public:
   explicit Checkpoint(const std::string& model_dir);
+  const std::string& dir() const { return dir_; }
   const TensorInfo* find(const std::string& name) const;
   const TensorInfo& at(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::vector<File>& shards() const { return shards_; }
 
  private:
+  std::string dir_;
   std::vector<File> shards_;
   std::map<std::string, size_t> where_;
 };

@@ -8,20 +8,58 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "models/util/error.h"
 
 namespace ps {
 
+namespace {
+std::string errno_text() { return std::strerror(errno); }
+
+// Opens for reading and rejects directories up front: ifstream "opens" a directory and then reads
+// nothing, which would silently turn a wrong path into an empty file.
+int open_regular(const std::string& path, struct stat* st) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw InputError(where(path, "cannot open: " + errno_text()));
+  if (::fstat(fd, st) != 0) {
+    const std::string err = errno_text();
+    ::close(fd);
+    throw InputError(where(path, "cannot stat: " + err));
+  }
+  if (S_ISDIR(st->st_mode)) {
+    ::close(fd);
+    throw InputError(where(path, "is a directory, expected a file"));
+  }
+  return fd;
+}
+
+// The directory holding path, for fsync after rename.
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+}  // namespace
+
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(where(path, std::string("cannot open: ") + std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw InputError(where(path, "read failed"));
-  return ss.str();
+  struct stat st {};
+  const int fd = open_regular(path, &st);
+  std::string out;
+  if (S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string err = errno_text();
+      ::close(fd);
+      throw InputError(where(path, "read failed: " + err));
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 bool file_exists(const std::string& path) {
@@ -32,13 +70,13 @@ bool file_exists(const std::string& path) {
 void write_file_atomic(const std::string& path, const std::string& contents) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw RuntimeError(where(tmp, std::string("cannot create: ") + std::strerror(errno)));
+  if (fd < 0) throw RuntimeError(where(tmp, "cannot create: " + errno_text()));
   size_t off = 0;
   while (off < contents.size()) {
     const ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
+      const std::string err = errno_text();
       ::close(fd);
       ::unlink(tmp.c_str());
       throw RuntimeError(where(tmp, "write failed: " + err));
@@ -46,34 +84,49 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
     off += static_cast<size_t>(n);
   }
   // fsync before rename: after a crash the file is either the old one or the complete new one.
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(fd) != 0) {
+    const std::string err = errno_text();
+    ::close(fd);
     ::unlink(tmp.c_str());
-    throw RuntimeError(where(tmp, std::string("flush failed: ") + std::strerror(errno)));
+    throw RuntimeError(where(tmp, "flush failed: " + err));
+  }
+  if (::close(fd) != 0) {
+    const std::string err = errno_text();
+    ::unlink(tmp.c_str());
+    throw RuntimeError(where(tmp, "close failed: " + err));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string err = errno_text();
     ::unlink(tmp.c_str());
-    throw RuntimeError(where(path, std::string("cannot rename into place: ") + std::strerror(errno)));
+    throw RuntimeError(where(path, "cannot rename into place: " + err));
+  }
+  // Make the rename itself durable; best effort (some filesystems refuse fsync on directories).
+  const int dfd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
   }
 }
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw InputError(where(path, std::string("cannot open: ") + std::strerror(errno)));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  const int fd = open_regular(path, &st);
+  if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw InputError(where(path, "not a regular file"));
+    throw InputError(where(path, "not a regular file, cannot map"));
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ > 0) {
     void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
+      const std::string err = errno_text();
       ::close(fd);
-      throw InputError(where(path, std::string("cannot map: ") + std::strerror(errno)));
+      size_ = 0;
+      throw InputError(where(path, "cannot map: " + err));
     }
     data_ = static_cast<const uint8_t*>(p);
   }
-  ::close(fd);  // the mapping stays valid
+  ::close(fd);  // the mapping stays valid without the descriptor
 }
 
 MappedFile::~MappedFile() { reset(); }

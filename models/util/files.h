@@ -6,15 +6,18 @@
 
 namespace ps {
 
-// Reads a whole file; throws InputError("path: cannot open ...") if missing/unreadable.
+// Reads a whole file; throws InputError("path: cannot open ...") if missing/unreadable or a directory.
 std::string read_file(const std::string& path);
 
-// Writes to path+".tmp" then renames, so a crash never leaves a half-written file that looks complete.
+// Writes to path+".tmp", fsyncs, then renames, so a crash never leaves a half-written file that looks
+// complete. Throws RuntimeError on I/O failure (the .tmp file is removed).
 void write_file_atomic(const std::string& path, const std::string& contents);
 
 bool file_exists(const std::string& path);
 
 // Read-only mmap of a whole file (empty files map to size 0, data nullptr). Movable, not copyable.
+// The data has no alignment guarantee beyond the page start; truncating the file while it is mapped
+// makes later reads fault (SIGBUS), as with any mmap — model files are not rewritten in place.
 class MappedFile {
  public:
   MappedFile() = default;

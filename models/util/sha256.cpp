@@ -3,10 +3,11 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <vector>
+#include <algorithm>
+
 
 #include "models/util/error.h"
+#include "models/util/files.h"
 
 namespace ps {
 
@@ -46,8 +47,14 @@ void Sha256::block(const uint8_t* p) {
 }
 
 void Sha256::update(const void* data, size_t n) {
+  if (finished_) throw RuntimeError("Sha256::update after hex_digest");
   const auto* p = static_cast<const uint8_t*>(data);
   total_ += n;
+  // Whole blocks straight from the input when nothing is buffered (the common case for big files).
+  while (buf_len_ == 0 && n >= sizeof buf_) {
+    block(p);
+    p += sizeof buf_, n -= sizeof buf_;
+  }
   while (n > 0) {
     const size_t take = std::min(n, sizeof buf_ - buf_len_);
     std::memcpy(buf_ + buf_len_, p, take);
@@ -60,6 +67,7 @@ void Sha256::update(const void* data, size_t n) {
 }
 
 std::string Sha256::hex_digest() {
+  if (finished_) return digest_;
   const uint64_t bits = total_ * 8;
   const uint8_t one = 0x80, zero = 0;
   update(&one, 1);
@@ -69,7 +77,9 @@ std::string Sha256::hex_digest() {
   update(len, 8);
   char out[65];
   for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h_[i]);
-  return std::string(out, 64);
+  digest_.assign(out, 64);
+  finished_ = true;
+  return digest_;
 }
 
 std::string sha256_hex(const std::string& bytes) {
@@ -79,14 +89,10 @@ std::string sha256_hex(const std::string& bytes) {
 }
 
 std::string sha256_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(where(path, "cannot open for hashing"));
+  // A read-only map: no buffer copies, and the same "cannot open"/"is a directory" errors as other readers.
+  const MappedFile map(path);
   Sha256 s;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    s.update(buf.data(), static_cast<size_t>(in.gcount()));
-  }
+  if (map.size()) s.update(map.data(), map.size());
   return s.hex_digest();
 }
 

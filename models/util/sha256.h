@@ -10,7 +10,8 @@ class Sha256 {
  public:
   Sha256();
   void update(const void* data, size_t n);
-  std::string hex_digest();  // finalizes; call once
+  // Finalizes; later calls return the same digest, a later update() throws RuntimeError.
+  std::string hex_digest();
 
  private:
   void block(const uint8_t* p);
@@ -18,9 +19,11 @@ class Sha256 {
   uint8_t buf_[64];
   size_t buf_len_ = 0;
   uint64_t total_ = 0;
+  bool finished_ = false;
+  std::string digest_;
 };
 
 std::string sha256_hex(const std::string& bytes);
-std::string sha256_file(const std::string& path);  // throws InputError if unreadable
+std::string sha256_file(const std::string& path);  // throws InputError if unreadable or a directory
 
 }  // namespace ps

@@ -1,0 +1,118 @@
+// SHA-256 against FIPS 180-4 / NIST vectors, streaming in any chunking; atomic writes; memory maps.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "models/util/error.h"
+#include "models/util/files.h"
+#include "models/util/sha256.h"
+
+namespace {
+std::string scratch(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("ps_util_" + std::to_string(::getpid()) + "_" + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+}  // namespace
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(ps::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(ps::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ps::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(ps::sha256_hex("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+            "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+  // Lengths around the padding boundary (55, 56, 64 bytes) exercise the one- vs two-block finish.
+  EXPECT_EQ(ps::sha256_hex(std::string(55, 'a')), "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+  EXPECT_EQ(ps::sha256_hex(std::string(56, 'a')), "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+  EXPECT_EQ(ps::sha256_hex(std::string(64, 'a')), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+}
+
+TEST(Sha256, MillionAsStreamedInAnyChunking) {
+  const std::string expect = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+  const std::string all(1000000, 'a');
+  EXPECT_EQ(ps::sha256_hex(all), expect);
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 3; ++trial) {
+    ps::Sha256 s;
+    size_t off = 0;
+    while (off < all.size()) {
+      const size_t n = std::min<size_t>(all.size() - off, rng() % (trial == 0 ? 3 : 300));  // includes 0-byte updates
+      s.update(all.data() + off, n);
+      off += n;
+    }
+    EXPECT_EQ(s.hex_digest(), expect);
+    EXPECT_EQ(s.hex_digest(), expect);  // finalizing twice returns the same digest
+    EXPECT_THROW(s.update("x", 1), ps::RuntimeError);
+  }
+}
+
+TEST(Files, AtomicWriteReplacesAndLeavesNoTemp) {
+  const std::string dir = scratch("atomic");
+  const std::string p = dir + "/a.bin";
+  ps::write_file_atomic(p, std::string("hello\0world", 11));
+  EXPECT_FALSE(ps::file_exists(p + ".tmp"));
+  EXPECT_EQ(ps::read_file(p), std::string("hello\0world", 11));
+  ps::write_file_atomic(p, "second");
+  EXPECT_EQ(ps::read_file(p), "second");
+  EXPECT_EQ(std::filesystem::file_size(p), 6u);
+  try {
+    ps::write_file_atomic(dir + "/no/such/dir/x", "y");
+    FAIL();
+  } catch (const ps::RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir + "/no/such/dir/x.tmp: cannot create"), std::string::npos) << e.what();
+  }
+  // Renaming onto a directory fails after the temp file is written: the temp must be cleaned up.
+  std::filesystem::create_directories(dir + "/d/inner");
+  EXPECT_THROW(ps::write_file_atomic(dir + "/d", "z"), ps::RuntimeError);
+  EXPECT_FALSE(ps::file_exists(dir + "/d.tmp"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Files, MapReadAndErrors) {
+  const std::string dir = scratch("map");
+  const std::string p = dir + "/a.bin";
+  std::string big(3 * 4096 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 + 5);
+  ps::write_file_atomic(p, big);
+  ps::MappedFile m(p);
+  ASSERT_EQ(m.size(), big.size());
+  EXPECT_EQ(m.path(), p);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), big);
+  EXPECT_EQ(ps::sha256_file(p), ps::sha256_hex(big));
+  ps::MappedFile moved(std::move(m));  // ownership moves; the source is left empty
+  EXPECT_EQ(m.data(), nullptr);
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_EQ(moved.data()[100], big[100]);
+  ps::MappedFile assigned;
+  assigned = std::move(moved);
+  EXPECT_EQ(assigned.size(), big.size());
+
+  ps::write_file_atomic(p, "");
+  ps::MappedFile empty(p);
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty.data(), nullptr);
+  EXPECT_EQ(ps::read_file(p), "");
+  EXPECT_EQ(ps::sha256_file(p), ps::sha256_hex(""));
+
+  for (const std::string& bad : {dir + "/nope", dir}) {
+    for (int which = 0; which < 3; ++which) {
+      try {
+        if (which == 0) ps::MappedFile x(bad);
+        if (which == 1) ps::read_file(bad);
+        if (which == 2) ps::sha256_file(bad);
+        ADD_FAILURE() << "no error for " << bad << " #" << which;
+      } catch (const ps::InputError& e) {
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind(bad + ": ", 0), 0u) << msg;
+        EXPECT_NE(msg.find(bad == dir ? "is a directory" : "cannot open"), std::string::npos) << msg;
+      }
+    }
+  }
+  EXPECT_TRUE(ps::file_exists(dir));
+  EXPECT_FALSE(ps::file_exists(dir + "/nope"));
+  std::filesystem::remove_all(dir);
+}
