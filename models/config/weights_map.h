@@ -1,0 +1,51 @@
+#pragma once
+// Which tensors a checkpoint of a given architecture must hold: for each canonical parameter, its
+// Hugging Face name(s), the shape stored on disk, and whether it is stored transposed (GPT-2 Conv1D
+// keeps [in, out]; the model uses Linear's [out, in]). No LibTorch here.
+//
+// Canonical keys (the model's own vocabulary):
+//   embed.tokens [V,d]  embed.positions [P,d]  embed.token_types [T,d]  embed.ln.{weight,bias}
+//   blocks.L.ln1.*  blocks.L.attn.{qkv|q|k|v|o}.{weight,bias}  blocks.L.ln2.*
+//   blocks.L.mlp.{in,gate,out}.{weight,bias}  ln_final.*  unembed.weight
+//   mlm.{dense,ln}.{weight,bias} mlm.bias (BERT-family masked-LM head)
+// For BERT (post-LN) ln1 is the LayerNorm after attention and ln2 the one after the MLP.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/config/arch.h"
+
+namespace ps::models {
+
+// How random_init redraws a tensor (Hugging Face's _init_weights).
+enum class Init { Normal, Ones, Zeros, NormalResidual /* GPT-2 c_proj: std / sqrt(2 n_layer) */ };
+
+struct WeightSpec {
+  std::string key;                     // canonical name
+  std::vector<std::string> hf_names;   // candidate checkpoint names, first match wins
+  bool top_level = false;              // lives outside the base-model prefix (lm_head.*, cls.*)
+  std::vector<int64_t> hf_shape;       // shape as stored in the checkpoint
+  bool transpose = false;              // stored [in,out]; the model wants [out,in]
+  bool optional = false;               // absent is fine (LM heads)
+  Init init = Init::Normal;
+};
+
+std::vector<WeightSpec> expected_weights(const ArchSpec& arch);
+
+// The base-model prefix used by a checkpoint: "transformer.", "model.", "bert.", "roberta." or "".
+// Detected from where the token embedding lives; throws InputError(source: ...) if it is nowhere.
+std::string detect_prefix(const ArchSpec& arch, const std::vector<std::string>& names, const std::string& source);
+
+struct ResolvedWeight {
+  WeightSpec spec;
+  std::string name;  // full checkpoint name; empty for an absent optional tensor
+};
+
+// Matches every spec to a checkpoint name. A missing required tensor → InputError
+// "source: tensor 'name': missing (needed for <key>)".
+std::vector<ResolvedWeight> resolve_weights(const ArchSpec& arch, const std::vector<std::string>& names,
+                                            const std::string& source);
+
+std::string shape_str(const std::vector<int64_t>& shape);  // "[32, 96]"
+
+}  // namespace ps::models

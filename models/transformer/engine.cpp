@@ -1,0 +1,186 @@
+#include "models/transformer/engine.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <thread>
+
+#include "models/transformer/masks.h"
+#include "models/util/error.h"
+
+namespace ps::models {
+
+at::ScalarType dtype_from_name(const std::string& name) {
+  if (name == "float32" || name == "fp32" || name == "f32") return at::kFloat;
+  if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
+  if (name == "float16" || name == "fp16" || name == "f16") return at::kHalf;
+  throw InputError("--dtype: unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
+}
+
+int hardware_threads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
+namespace {
+
+at::Device parse_device(const std::string& name) {
+  try {
+    at::Device d(name);
+    if (d.is_cuda() && !at::hasCUDA())
+      throw InputError("--device " + name + ": this build or machine has no CUDA device");
+    return d;
+  } catch (const c10::Error&) {
+    throw InputError("--device: cannot parse '" + name + "' (expected cpu, cuda or cuda:N)");
+  }
+}
+
+struct MaskMode {
+  enum Kind { Default, LmInfinite, Window } kind = Default;
+  int64_t n_global = 0, local = 0;
+};
+
+MaskMode parse_mask(const std::string& s) {
+  MaskMode m;
+  auto num = [&](const std::string& part) {
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(part, &used);
+      if (used != part.size() || v < 0) throw std::invalid_argument(part);
+      return static_cast<int64_t>(v);
+    } catch (const std::exception&) {
+      throw InputError("--mask '" + s + "': '" + part + "' is not a non-negative integer");
+    }
+  };
+  if (s == "default" || s.empty()) return m;
+  if (s.rfind("lm-infinite:", 0) == 0) {
+    const std::string rest = s.substr(12);
+    const auto colon = rest.find(':');
+    if (colon == std::string::npos) throw InputError("--mask '" + s + "': expected lm-infinite:<n_global>:<L_local>");
+    m.kind = MaskMode::LmInfinite;
+    m.n_global = num(rest.substr(0, colon));
+    m.local = num(rest.substr(colon + 1));
+    return m;
+  }
+  if (s.rfind("window:", 0) == 0) {
+    m.kind = MaskMode::Window;
+    m.local = num(s.substr(7));
+    return m;
+  }
+  throw InputError("--mask: unknown mode '" + s + "' (expected default, lm-infinite:N:L or window:W)");
+}
+
+}  // namespace
+
+Engine::Engine(std::shared_ptr<const Transformer> model, EngineOptions options)
+    : model_(std::move(model)), options_(std::move(options)), device_(parse_device(options_.device)) {
+  if (options_.token_budget <= 0) throw InputError("--token-budget must be positive");
+  parse_mask(options_.mask);  // validate early: a bad flag should fail before any work
+  at::set_num_threads(options_.threads > 0 ? options_.threads : hardware_threads());
+}
+
+std::shared_ptr<Engine> Engine::open(const std::string& model_dir, EngineOptions options) {
+  const at::Device device = parse_device(options.device);
+  auto model = Transformer::load(model_dir, dtype_from_name(options.dtype), device);
+  return std::make_shared<Engine>(std::move(model), std::move(options));
+}
+
+std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
+                                        RunStats* stats, bool keep_dtype,
+                                        const std::function<void(int64_t)>& on_batch) const {
+  std::vector<int64_t> lengths;
+  lengths.reserve(sequences.size());
+  const int64_t max_pos = model_->arch().max_positions;
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const auto n = static_cast<int64_t>(sequences[i].size());
+    if (n == 0) throw InputError("sequence " + std::to_string(i) + " is empty");
+    if (max_pos > 0 && n > max_pos)
+      throw InputError("sequence " + std::to_string(i) + " has " + std::to_string(n) +
+                       " tokens; the model's limit is " + std::to_string(max_pos));
+    lengths.push_back(n);
+  }
+  const auto batches = plan_batches(lengths, options_.packing, options_.token_budget, options_.pack_capacity);
+  std::vector<SequenceStates> out(sequences.size());
+  for (const auto& batch : batches) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto states = run_batch(batch, sequences, capture, keep_dtype);
+    size_t k = 0;
+    for (const auto& row : batch.rows)
+      for (int s : row.seqs) out[s] = std::move(states[k++]);
+    if (stats) {
+      stats->sequences += static_cast<int64_t>(k);
+      stats->real_tokens += batch.real_tokens();
+      stats->slots += batch.slots();
+      stats->forwards += 1;
+      stats->seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    if (on_batch) on_batch(static_cast<int64_t>(k));
+  }
+  return out;
+}
+
+std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
+                                              const Capture& capture, bool keep_dtype) const {
+  const int64_t R = static_cast<int64_t>(batch.rows.size()), S = batch.row_len;
+  const auto& arch = model_->arch();
+  const int32_t pad = arch.pad_token_id >= 0 ? arch.pad_token_id : 0;
+  auto ids = at::full({R, S}, pad, at::kLong);
+  auto pos = at::zeros({R, S}, at::kLong);
+  auto seg = at::full({R, S}, -1, at::kLong);
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto pos_a = pos.accessor<int64_t, 2>();
+  auto seg_a = seg.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < R; ++r) {
+    const auto& row = batch.rows[r];
+    for (size_t k = 0; k < row.seqs.size(); ++k) {
+      const auto& tokens = seqs[row.seqs[k]];
+      const int64_t start = row.starts[k];
+      for (size_t t = 0; t < tokens.size(); ++t) {
+        ids_a[r][start + t] = tokens[t];
+        pos_a[r][start + t] = static_cast<int64_t>(t);  // positions restart for each packed sequence
+        seg_a[r][start + t] = static_cast<int64_t>(k);
+      }
+    }
+  }
+
+  const MaskMode mode = parse_mask(options_.mask);
+  at::Tensor mask;
+  switch (mode.kind) {
+    case MaskMode::Default: mask = segment_mask(seg, arch.causal); break;
+    case MaskMode::LmInfinite: mask = lm_infinite_mask(seg, mode.n_global, mode.local); break;
+    case MaskMode::Window: mask = sliding_window_mask(seg, mode.local, arch.causal); break;
+  }
+
+  ForwardInput in;
+  in.input_ids = ids.to(device_);
+  in.position_ids = pos.to(device_);
+  in.attn_mask = mask.to(device_);
+
+  ForwardOutput fo;
+  {
+    std::lock_guard<std::mutex> lock(forward_mu_);
+    at::InferenceMode guard;
+    fo = model_->forward(in, capture);
+  }
+
+  std::vector<SequenceStates> out;
+  for (const auto& row : batch.rows) {
+    for (size_t k = 0; k < row.seqs.size(); ++k) {
+      const int64_t b = &row - batch.rows.data(), start = row.starts[k];
+      const int64_t len = static_cast<int64_t>(seqs[row.seqs[k]].size());
+      SequenceStates st;
+      for (const auto& [name, t] : fo.hooks) {
+        at::Tensor piece = t.dim() == 4  // attention pattern [B, H, q, k]
+                               ? t[b].slice(1, start, start + len).slice(2, start, start + len)
+                               : t[b].slice(0, start, start + len);
+        piece = piece.to(at::kCPU, keep_dtype ? piece.scalar_type() : at::kFloat).contiguous();
+        st.hooks.emplace(name, piece.clone());  // own the memory so the batch can be freed
+      }
+      out.push_back(std::move(st));
+    }
+  }
+  return out;
+}
+
+}  // namespace ps::models

@@ -1,0 +1,70 @@
+#pragma once
+// Engine: owns one model on one device and runs token sequences through it in planned batches
+// (prepacked by default). Thread-safe: the GUI and a batch job may share one Engine; forwards are
+// serialised so peak memory stays bounded by one batch's token budget.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "models/transformer/prepack.h"
+#include "models/transformer/transformer.h"
+
+namespace ps::models {
+
+struct EngineOptions {
+  std::string device = "cpu";     // "cpu", "cuda", "cuda:1"
+  std::string dtype = "float32";  // float32 | bfloat16 | float16
+  int threads = 0;                // 0 = all hardware threads
+  int64_t token_budget = 8192;    // rows × row length per forward
+  Packing packing = Packing::Prepacked;
+  int64_t pack_capacity = 0;      // prepacked bin size; 0 = longest sequence of the call
+  std::string mask = "default";   // default (the family's), or lm-infinite:<n_global>:<L_local>, window:<W>
+};
+
+// The states of one input sequence, unpacked from its batch row.
+struct SequenceStates {
+  std::map<std::string, at::Tensor> hooks;  // [len, d] per residual hook, [heads, len, len] for patterns
+};
+
+struct RunStats {
+  int64_t sequences = 0, real_tokens = 0, slots = 0, forwards = 0;
+  double seconds = 0;
+  double padding_fraction() const { return slots ? 1.0 - double(real_tokens) / double(slots) : 0.0; }
+};
+
+at::ScalarType dtype_from_name(const std::string& name);  // throws InputError
+int hardware_threads();
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<const Transformer> model, EngineOptions options);
+  // Loads config.json + weights from a Hugging Face model directory.
+  static std::shared_ptr<Engine> open(const std::string& model_dir, EngineOptions options);
+
+  const Transformer& model() const { return *model_; }
+  const EngineOptions& options() const { return options_; }
+  at::Device device() const { return device_; }
+
+  // Runs every sequence and returns its requested hooks (on CPU, float32 unless keep_dtype), in input order.
+  // on_batch (optional) is called after each forward with the number of sequences finished.
+  std::vector<SequenceStates> run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
+                                  RunStats* stats = nullptr, bool keep_dtype = false,
+                                  const std::function<void(int64_t)>& on_batch = {}) const;
+
+ private:
+  std::vector<SequenceStates> run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
+                                        const Capture& capture, bool keep_dtype) const;
+  std::shared_ptr<const Transformer> model_;
+  EngineOptions options_;
+  at::Device device_;
+  mutable std::mutex forward_mu_;
+};
+
+}  // namespace ps::models

@@ -1,0 +1,276 @@
+// Transformer::forward and the hook plumbing. Loading lives in transformer_load.cpp.
+#include "models/transformer/transformer.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/version.h>
+
+#include <limits>
+
+#include "models/transformer/rotary.h"
+#include "models/util/error.h"
+
+namespace ps::models {
+
+namespace {
+
+const char* const kBlockHooks[] = {"hook_resid_pre", "hook_resid_mid", "hook_resid_post",
+                                   "hook_attn_out",  "hook_mlp_out",   "attn.hook_pattern"};
+
+at::Tensor activate(Activation a, const at::Tensor& x) {
+  switch (a) {
+    case Activation::GeluNew: return at::gelu(x, "tanh");
+    case Activation::Gelu: return at::gelu(x);
+    case Activation::Relu: return at::relu(x);
+    case Activation::Silu: return at::silu(x);
+  }
+  return x;
+}
+
+bool parse_int(const std::string& s, int64_t& v) {
+  if (s.empty()) return false;
+  size_t used = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == s.size();
+}
+
+// Requested hook name → canonical name (non-negative layer), or "" if it is not a hook of this model.
+std::string canonical_hook(const std::string& name, int64_t n_layers, const std::set<std::string>& all) {
+  auto layer_fix = [&](int64_t l) { return l < 0 ? l + n_layers : l; };
+  if (name.rfind("blocks.", 0) == 0) {
+    const auto dot = name.find('.', 7);
+    int64_t l;
+    if (dot == std::string::npos || !parse_int(name.substr(7, dot - 7), l)) return "";
+    const std::string c = "blocks." + std::to_string(layer_fix(l)) + name.substr(dot);
+    return all.count(c) ? c : "";
+  }
+  if (name.rfind("hidden_states.", 0) == 0) {
+    int64_t l;
+    if (!parse_int(name.substr(14), l)) return "";
+    if (l < 0) l += n_layers + 1;
+    const std::string c = "hidden_states." + std::to_string(l);
+    return all.count(c) ? c : "";
+  }
+  return all.count(name) ? name : "";
+}
+
+}  // namespace
+
+std::vector<std::string> Transformer::hook_names() const {
+  std::vector<std::string> out{"hook_embed"};
+  if (arch_.positional == PositionalKind::Learned) out.push_back("hook_pos_embed");
+  if (param("embed.token_types").defined()) out.push_back("hook_token_type_embed");
+  for (int64_t l = 0; l < arch_.n_layers; ++l)
+    for (const char* h : kBlockHooks) out.push_back("blocks." + std::to_string(l) + "." + h);
+  if (arch_.family != Family::BERT) out.push_back("ln_final.hook_normalized");
+  for (int64_t l = 0; l <= arch_.n_layers; ++l) out.push_back("hidden_states." + std::to_string(l));
+  return out;
+}
+
+std::string Transformer::hidden_state_hook(int layer) const {
+  const int64_t n = arch_.n_layers;
+  const int64_t l = layer < 0 ? layer + n + 1 : layer;
+  if (l < 0 || l > n)
+    throw InputError("layer " + std::to_string(layer) + ": out of range for a model with " + std::to_string(n) +
+                     " layers (valid: 0.." + std::to_string(n) + " or negative from the end)");
+  return "hidden_states." + std::to_string(l);
+}
+
+at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
+  if (arch_.norm == NormKind::RMSNorm) {
+    // HF LlamaRMSNorm: normalise in fp32, cast back, then scale in the input dtype.
+    const auto xf = x.to(at::kFloat);
+    const auto y = xf * at::rsqrt(xf.pow(2).mean(-1, true) + arch_.norm_eps);
+    return w * y.to(x.scalar_type());
+  }
+  if (x.scalar_type() == at::kFloat) return at::layer_norm(x, {x.size(-1)}, w, b, arch_.norm_eps);
+  return at::layer_norm(x.to(at::kFloat), {x.size(-1)}, w.to(at::kFloat), b.to(at::kFloat), arch_.norm_eps)
+      .to(x.scalar_type());
+}
+
+at::Tensor Transformer::attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
+                                  const at::Tensor& sin, at::Tensor* pattern) const {
+  const int64_t B = h.size(0), S = h.size(1), H = arch_.n_heads, Hkv = arch_.n_kv_heads, hd = arch_.head_dim;
+  at::Tensor q, k, v;
+  if (blk.qkv_w.defined()) {
+    auto qkv = at::linear(h, blk.qkv_w, blk.qkv_b).chunk(3, -1);
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    q = at::linear(h, blk.q_w, blk.q_b);
+    k = at::linear(h, blk.k_w, blk.k_b);
+    v = at::linear(h, blk.v_w, blk.v_b);
+  }
+  q = q.view({B, S, H, hd}).transpose(1, 2);
+  k = k.view({B, S, Hkv, hd}).transpose(1, 2);
+  v = v.view({B, S, Hkv, hd}).transpose(1, 2);
+  if (cos.defined()) {
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+  }
+  if (Hkv != H) {  // GQA: query head i reads kv head i / (H / Hkv), as HF's repeat_kv
+    k = k.repeat_interleave(H / Hkv, 1);
+    v = v.repeat_interleave(H / Hkv, 1);
+  }
+  const double scale = 1.0 / std::sqrt(double(hd));
+  at::Tensor ctx;
+#if TORCH_VERSION_MAJOR >= 2
+  if (!pattern) {
+    // Fused kernel; an additive mask keeps repaired rows finite on every backend.
+    const auto add = at::zeros({B, 1, S, S}, q.options()).masked_fill(keep.logical_not().unsqueeze(1),
+                                                                         -std::numeric_limits<float>::infinity());
+    ctx = at::scaled_dot_product_attention(q, k, v, add);
+  }
+#endif
+  if (!ctx.defined()) {
+    // Scores and softmax in fp32 (bf16/fp16 softmax loses too much); lowest finite value, not -inf.
+    auto scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) * scale;
+    scores = scores.masked_fill(keep.logical_not().unsqueeze(1), std::numeric_limits<float>::lowest());
+    auto probs = at::softmax(scores, -1).to(q.scalar_type());
+    if (pattern) *pattern = probs;
+    ctx = at::matmul(probs, v);
+  }
+  ctx = ctx.transpose(1, 2).reshape({B, S, H * hd});
+  return at::linear(ctx, blk.o_w, blk.o_b);
+}
+
+at::Tensor Transformer::mlp(const Block& blk, const at::Tensor& h) const {
+  auto up = at::linear(h, blk.in_w, blk.in_b);
+  if (blk.gate_w.defined()) up = activate(arch_.activation, at::linear(h, blk.gate_w, blk.gate_b)) * up;
+  else up = activate(arch_.activation, up);
+  return at::linear(up, blk.out_w, blk.out_b);
+}
+
+at::Tensor Transformer::lm_logits(const at::Tensor& x) const {
+  const at::Tensor& W = param("unembed.weight").defined() ? param("unembed.weight") : param("embed.tokens");
+  if (arch_.family != Family::BERT) return at::linear(x, W);
+  // BERT/RoBERTa masked-LM head: dense → gelu → LayerNorm → decoder (+ bias).
+  auto h = at::linear(x, param("mlm.dense.weight"), param("mlm.dense.bias"));
+  // BertPredictionHeadTransform uses hidden_act; RobertaLMHead always the exact gelu.
+  h = arch_.model_type == "bert" ? activate(arch_.activation, h) : at::gelu(h);
+  h = norm(h, param("mlm.ln.weight"), param("mlm.ln.bias"));
+  return at::linear(h, W, param("mlm.bias"));
+}
+
+bool Transformer::has_lm_head() const {
+  if (arch_.family == Family::BERT) return param("mlm.dense.weight").defined() && param("mlm.ln.weight").defined();
+  return arch_.tie_word_embeddings || param("unembed.weight").defined();
+}
+
+ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& capture) const {
+  c10::InferenceMode guard;
+  const auto& ids = in.input_ids;
+  if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong)
+    throw RuntimeError("forward: input_ids must be a [B,S] int64 tensor");
+  const int64_t B = ids.size(0), S = ids.size(1), L = arch_.n_layers;
+  ForwardOutput out;
+  if (B == 0 || S == 0) return out;
+  if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= arch_.vocab_size)
+    throw InputError("forward: token id outside the vocabulary [0, " + std::to_string(arch_.vocab_size) + ")");
+
+  at::Tensor pos = in.position_ids;
+  if (!pos.defined()) pos = at::arange(S, ids.options()).unsqueeze(0).expand({B, S});
+  if (pos.sizes() != ids.sizes() || pos.scalar_type() != at::kLong)
+    throw RuntimeError("forward: position_ids must be [B,S] int64 like input_ids");
+  if (pos.min().item<int64_t>() < 0) throw InputError("forward: negative position id");
+  if (arch_.positional == PositionalKind::Learned && pos.max().item<int64_t>() >= arch_.max_positions)
+    throw InputError("forward: position " + std::to_string(pos.max().item<int64_t>()) + " exceeds the model's " +
+                     std::to_string(arch_.max_positions) + " positions");
+  at::Tensor keep = in.attn_mask;
+  if (!keep.defined()) {
+    keep = at::ones({S, S}, ids.options().dtype(at::kBool));
+    if (arch_.causal) keep = at::tril(keep);
+    keep = keep.unsqueeze(0).expand({B, S, S});
+  }
+  if (keep.dim() != 3 || keep.size(0) != B || keep.size(1) != S || keep.size(2) != S || keep.scalar_type() != at::kBool)
+    throw RuntimeError("forward: attn_mask must be a [B,S,S] bool tensor");
+  // A query that may attend nothing (padding) attends to itself, so no row ever softmaxes over nothing.
+  const auto empty_row = keep.any(-1, true).logical_not();
+  keep = at::logical_or(keep, at::logical_and(empty_row, at::eye(S, keep.options()).unsqueeze(0)));
+
+  // Which canonical hooks are wanted, and under which requested names.
+  const auto all_v = hook_names();
+  const std::set<std::string> all(all_v.begin(), all_v.end());
+  std::map<std::string, std::vector<std::string>> want;  // canonical → requested names
+  int64_t last_layer = -1;                                  // deepest block needed
+  bool need_final = capture.logits;
+  for (const auto& name : capture.hooks) {
+    const std::string c = canonical_hook(name, L, all);
+    if (c.empty())
+      throw InputError("capture: unknown hook '" + name + "' for this " + family_name(arch_.family) +
+                       " model (e.g. blocks.0.hook_resid_post, hidden_states.0.." + std::to_string(L) + ")");
+    want[c].push_back(name);
+    if (c.rfind("blocks.", 0) == 0) last_layer = std::max<int64_t>(last_layer, std::stoll(c.substr(7)));
+    if (c.rfind("hidden_states.", 0) == 0) {
+      const int64_t l = std::stoll(c.substr(14));
+      last_layer = std::max(last_layer, l - 1);
+      if (l == L) need_final = true;
+    }
+    if (c == "ln_final.hook_normalized") need_final = true;
+  }
+  if (need_final) last_layer = L - 1;
+  if (capture.logits && !has_lm_head())
+    throw InputError(source_ + ": the checkpoint has no language-model head, so logits are not available");
+  auto emit = [&](const std::string& c, const at::Tensor& t) {
+    auto it = want.find(c);
+    if (it == want.end()) return;
+    for (const auto& n : it->second) out.hooks[n] = t;
+  };
+  auto wanted = [&](const std::string& c) { return want.count(c) > 0; };
+
+  // Embeddings, summed in HF's order: words (+ token types) + positions.
+  const auto tok = at::embedding(param("embed.tokens"), ids);
+  emit("hook_embed", tok);
+  at::Tensor x = tok;
+  if (param("embed.token_types").defined()) {
+    const auto tt_ids = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(ids);
+    const auto tt = at::embedding(param("embed.token_types"), tt_ids);
+    emit("hook_token_type_embed", tt);
+    x = x + tt;
+  }
+  if (arch_.positional == PositionalKind::Learned) {
+    const auto pe = at::embedding(param("embed.positions"), pos + arch_.position_offset);
+    emit("hook_pos_embed", pe);
+    x = x + pe;
+  }
+  if (arch_.family == Family::BERT) x = norm(x, param("embed.ln.weight"), param("embed.ln.bias"));
+  emit("hidden_states.0", x);
+
+  at::Tensor cos, sin;
+  if (arch_.positional == PositionalKind::Rotary && last_layer >= 0) std::tie(cos, sin) = rope_cos_sin(arch_, pos, dtype_);
+
+  const bool post_ln = arch_.family == Family::BERT;
+  for (int64_t l = 0; l <= last_layer; ++l) {
+    const Block& blk = blocks_[l];
+    const std::string p = "blocks." + std::to_string(l) + ".";
+    emit(p + "hook_resid_pre", x);
+    at::Tensor pattern;
+    const bool want_pattern = wanted(p + "attn.hook_pattern");
+    const auto attn_out = attention(blk, post_ln ? x : norm(x, blk.ln1_w, blk.ln1_b), keep, cos, sin,
+                                    want_pattern ? &pattern : nullptr);
+    if (want_pattern) emit(p + "attn.hook_pattern", pattern);
+    emit(p + "hook_attn_out", attn_out);
+    const auto mid = post_ln ? norm(x + attn_out, blk.ln1_w, blk.ln1_b) : x + attn_out;
+    emit(p + "hook_resid_mid", mid);
+    const auto mlp_out = mlp(blk, post_ln ? mid : norm(mid, blk.ln2_w, blk.ln2_b));
+    emit(p + "hook_mlp_out", mlp_out);
+    x = post_ln ? norm(mid + mlp_out, blk.ln2_w, blk.ln2_b) : mid + mlp_out;
+    emit(p + "hook_resid_post", x);
+    if (l + 1 < L || post_ln) emit("hidden_states." + std::to_string(l + 1), x);
+  }
+  if (need_final) {
+    at::Tensor fin = x;
+    if (!post_ln) {
+      fin = norm(x, param("ln_final.weight"), param("ln_final.bias"));
+      emit("ln_final.hook_normalized", fin);
+      emit("hidden_states." + std::to_string(L), fin);  // HF appends the final entry after the final norm
+    }
+    if (capture.logits) out.logits = lm_logits(fin);
+  }
+  return out;
+}
+
+}  // namespace ps::models

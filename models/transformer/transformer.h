@@ -1,0 +1,115 @@
+#pragma once
+// One generic transformer covering the GPT-2, BERT/RoBERTa and LLaMA (Mistral, Qwen2) families,
+// built from plain ATen ops. Loads Hugging Face checkpoints (config.json + safetensors), runs a
+// batched forward under a [B,S,S] attention mask and returns TransformerLens-named activations.
+//
+// Hooks (negative layer indices count from the end; the output map uses the names as requested):
+//   hook_embed                 token embeddings
+//   hook_pos_embed             learned position embeddings (GPT-2, BERT; absent for rotary models)
+//   hook_token_type_embed      token-type embeddings (BERT family with type_vocab_size > 0)
+//   blocks.{L}.hook_resid_pre  input of block L
+//   blocks.{L}.hook_resid_mid  pre-LN: resid_pre + attn_out; post-LN (BERT): LN1(resid_pre + attn_out)
+//   blocks.{L}.hook_resid_post block output (post-LN: after the block's output LayerNorm)
+//   blocks.{L}.hook_attn_out   attention output after the output projection (before any residual/LN)
+//   blocks.{L}.hook_mlp_out    MLP output (before any residual/LN)
+//   blocks.{L}.attn.hook_pattern  [B, head, q, k] softmax probabilities (model dtype)
+//   ln_final.hook_normalized   final norm output (GPT-2, LLaMA)
+//   hidden_states.{l}          exactly Hugging Face's output_hidden_states[l], l in [0, n_layers]:
+//                              l = 0 embedding output (BERT: after the embedding LayerNorm),
+//                              0 < l < n_layers: blocks.{l-1}.hook_resid_post,
+//                              l = n_layers: GPT-2/LLaMA apply the final norm before appending the last
+//                              entry, so it equals ln_final.hook_normalized; BERT: blocks.{n-1}.hook_resid_post.
+// All hooks are [B, S, d] except patterns. A query row whose mask is all false attends only to itself
+// (its outputs are meaningless but finite, and it never leaks into other rows).
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "models/config/arch.h"
+
+namespace ps::models {
+
+struct ForwardInput {
+  at::Tensor input_ids;       // [B,S] int64
+  at::Tensor position_ids;    // [B,S] int64 logical positions from 0 per sequence; undefined = 0..S-1.
+                              // The model adds the family's offset (RoBERTa: padding_idx + 1).
+  at::Tensor attn_mask;       // [B,S,S] bool, true = query may attend key; undefined = the family's default
+                              // (causal or full) over all positions
+  at::Tensor token_type_ids;  // [B,S] int64, optional (undefined = zeros)
+};
+
+struct Capture {
+  std::set<std::string> hooks;  // TransformerLens names (see above) or hidden_states.{l}
+  bool logits = false;
+};
+
+struct ForwardOutput {
+  std::map<std::string, at::Tensor> hooks;  // keyed by the requested names
+  at::Tensor logits;                        // [B,S,V] if requested
+};
+
+class Transformer {
+ public:
+  // Reads model_dir/config.json and model.safetensors (or model.safetensors.index.json shards);
+  // F32/F16/BF16/F64 tensors are converted to dtype. Missing tensor / wrong shape / non-float dtype →
+  // InputError naming the tensor and the file.
+  static std::shared_ptr<Transformer> load(const std::string& model_dir, at::ScalarType dtype = at::kFloat,
+                                           at::Device device = at::kCPU);
+  // Builds from tensors keyed by their Hugging Face names (any of the usual prefixes, as in a checkpoint).
+  static std::shared_ptr<Transformer> from_weights(const ArchSpec& arch, const std::map<std::string, at::Tensor>& tensors,
+                                                   at::ScalarType dtype = at::kFloat, at::Device device = at::kCPU,
+                                                   const std::string& source = "weights");
+  // Same architecture, weights drawn as Hugging Face's _init_weights does: normal(0, initializer_range)
+  // for linear/embedding weights (GPT-2 c_proj: std / sqrt(2 n_layer)), zero biases, norms 1/0,
+  // padding_idx rows of BERT-family embeddings zeroed. Deterministic in seed.
+  static std::shared_ptr<Transformer> random_init(const ArchSpec& arch, uint64_t seed, at::ScalarType dtype = at::kFloat,
+                                                  at::Device device = at::kCPU);
+  // A copy sharing unchanged weights, with some canonical parameters replaced (interventions:
+  // quantization, pruning) and/or a modified arch (e.g. rope_scaling); shapes must match.
+  std::shared_ptr<Transformer> with_changes(const ArchSpec& arch, const std::map<std::string, at::Tensor>& replaced) const;
+
+  // Thread-safe (no mutable state); runs under at::InferenceMode. Only the layers needed are computed.
+  ForwardOutput forward(const ForwardInput& in, const Capture& capture) const;
+
+  const ArchSpec& arch() const { return arch_; }
+  at::ScalarType dtype() const { return dtype_; }
+  at::Device device() const { return device_; }
+  const std::string& source() const { return source_; }
+  // Every hook name this model can produce (layer indices non-negative).
+  std::vector<std::string> hook_names() const;
+  // "hidden_states.{l}" for HF index l (negative counts from the end: -1 = n_layers); InputError if out of range.
+  std::string hidden_state_hook(int layer) const;
+  int64_t num_parameters() const;  // tied embeddings counted once
+  // Canonical parameters (keys as in weights_map.h), in the model's layout ([out,in] for linear weights).
+  const std::map<std::string, at::Tensor>& parameters() const { return params_; }
+  bool has_lm_head() const;
+
+ private:
+  struct Block {
+    at::Tensor ln1_w, ln1_b, qkv_w, qkv_b, q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln2_w, ln2_b;
+    at::Tensor in_w, in_b, gate_w, gate_b, out_w, out_b;
+  };
+  Transformer(ArchSpec arch, std::map<std::string, at::Tensor> params, std::string source);
+  const at::Tensor& param(const std::string& key) const;  // undefined tensor if absent
+  at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
+  at::Tensor attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
+                       const at::Tensor& sin, at::Tensor* pattern) const;
+  at::Tensor mlp(const Block& blk, const at::Tensor& h) const;
+  at::Tensor lm_logits(const at::Tensor& x) const;
+
+  ArchSpec arch_;
+  std::map<std::string, at::Tensor> params_;
+  std::vector<Block> blocks_;
+  std::string source_;
+  at::ScalarType dtype_ = at::kFloat;
+  at::Device device_ = at::kCPU;
+};
+
+}  // namespace ps::models
