@@ -1,0 +1,254 @@
+// AST-Probe training and prediction. Hot path is batched: all tokens of a batch go through one
+// matmul, consecutive differences are taken on the flat token matrix, and only the pairwise rank
+// hinge uses a padded [B, L, L] layout with a mask of valid pairs.
+#include "probes/ast_probe.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "models/util/error.h"
+#include "probes/optim.h"
+
+namespace ps::probes {
+
+namespace {
+
+struct Batch {
+  at::Tensor h;          // [N, m] all tokens of the batch, concatenated
+  at::Tensor left;       // [Np] flat index of token i for every position (i, i+1) inside a sample
+  at::Tensor pad_index;  // [Np] index into the padded [B*L] layout
+  at::Tensor pair_mask;  // [B, L, L] bool: gold d_i > d_j, both real
+  at::Tensor c, u;       // [Np], [N] int64 gold labels
+  int64_t B = 0, L = 0, n_pairs = 0;
+};
+
+Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b0, size_t b1) {
+  Batch b;
+  b.B = static_cast<int64_t>(b1 - b0);
+  int64_t N = 0, Np = 0;
+  for (size_t k = b0; k < b1; ++k) {
+    const auto& s = ds.samples[order[k]];
+    N += s.n_words;
+    Np += s.n_words - 1;
+    b.L = std::max<int64_t>(b.L, s.n_words - 1);
+  }
+  b.L = std::max<int64_t>(b.L, 1);
+  b.h = at::empty({N, ds.dim}, at::kFloat);
+  at::Tensor left = at::empty({Np}, at::kLong), pad = at::empty({Np}, at::kLong);
+  at::Tensor c = at::empty({Np}, at::kLong), u = at::empty({N}, at::kLong);
+  at::Tensor gd = at::full({b.B, b.L}, -1.0f, at::kFloat);  // -1 never wins "d_i > d_j" against real d
+  at::Tensor valid = at::zeros({b.B, b.L}, at::kBool);
+  float* hp = b.h.data_ptr<float>();
+  int64_t *lp = left.data_ptr<int64_t>(), *pp = pad.data_ptr<int64_t>();
+  int64_t *cp = c.data_ptr<int64_t>(), *up = u.data_ptr<int64_t>();
+  float* gp = gd.data_ptr<float>();
+  bool* vp = valid.data_ptr<bool>();
+  int64_t tok = 0, pos = 0;
+  for (size_t k = b0; k < b1; ++k) {
+    const auto& s = ds.samples[order[k]];
+    const int64_t row = static_cast<int64_t>(k - b0);
+    std::memcpy(hp + tok * ds.dim, s.vectors.data(), s.vectors.size() * sizeof(float));
+    for (int i = 0; i < s.n_words; ++i) up[tok + i] = s.u[i];
+    for (int i = 0; i + 1 < s.n_words; ++i, ++pos) {
+      lp[pos] = tok + i;
+      pp[pos] = row * b.L + i;
+      cp[pos] = s.c[i];
+      gp[row * b.L + i] = static_cast<float>(s.d[i]);
+      vp[row * b.L + i] = true;
+    }
+    tok += s.n_words;
+  }
+  b.left = left;
+  b.pad_index = pad;
+  b.c = c;
+  b.u = u;
+  // The -1 padding already excludes padded i; padded j (−1) must be excluded explicitly.
+  b.pair_mask = (gd.unsqueeze(2) > gd.unsqueeze(1)).logical_and_(valid.unsqueeze(1));
+  b.n_pairs = b.pair_mask.sum().item<int64_t>();
+  return b;
+}
+
+struct Params {
+  at::Tensor P, Vc, Vu;
+};
+
+struct Forward {
+  at::Tensor dhat, sc, su;  // [Np], [Np, n_c], [N, n_u]
+};
+
+Forward forward(const Params& p, const Batch& b) {
+  at::Tensor t = b.h.mm(p.P);  // [N, k]
+  at::Tensor diff = t.index_select(0, b.left + 1) - t.index_select(0, b.left);
+  return {diff.pow(2).sum(1), diff.mm(p.Vc), t.mm(p.Vu)};
+}
+
+struct LossTerms {
+  at::Tensor d, c, u;
+};
+
+LossTerms losses(const Forward& f, const Batch& b) {
+  LossTerms l;
+  at::Tensor zero = at::zeros({}, at::kFloat);
+  if (b.n_pairs > 0) {
+    at::Tensor dpad = at::zeros({b.B * b.L}, at::kFloat).index_copy(0, b.pad_index, f.dhat).view({b.B, b.L});
+    at::Tensor hinge = at::relu(1.0 - (dpad.unsqueeze(2) - dpad.unsqueeze(1)));
+    l.d = hinge.masked_select(b.pair_mask).sum() / static_cast<double>(b.n_pairs);
+  } else {
+    l.d = zero;
+  }
+  l.c = b.c.numel() ? at::nll_loss(at::log_softmax(f.sc, 1), b.c) : zero;
+  l.u = at::nll_loss(at::log_softmax(f.su, 1), b.u);
+  return l;
+}
+
+at::Tensor ortho_penalty(const at::Tensor& P) {
+  const int64_t k = P.size(1);
+  return (P.t().mm(P) - at::eye(k, at::kFloat)).pow(2).sum();
+}
+
+Params params_of(const AstProbeModel& m) {
+  return {to_tensor(m.P, {m.dim, m.rank}), to_tensor(m.Vc, {m.rank, m.n_c}), to_tensor(m.Vu, {m.rank, m.n_u})};
+}
+
+std::vector<int> identity_order(size_t n) {
+  std::vector<int> o(n);
+  for (size_t i = 0; i < n; ++i) o[i] = static_cast<int>(i);
+  return o;
+}
+
+void check_compatible(const AstProbeModel& m, const ProbeDataset& ds, const std::string& what) {
+  if (ds.dim != m.dim || ds.n_c_labels > m.n_c || ds.n_u_labels > m.n_u)
+    throw InputError(what + ": dataset (dim " + std::to_string(ds.dim) + ", |C| " + std::to_string(ds.n_c_labels) +
+                     ", |U| " + std::to_string(ds.n_u_labels) + ") does not fit the probe (dim " +
+                     std::to_string(m.dim) + ", |C| " + std::to_string(m.n_c) + ", |U| " + std::to_string(m.n_u) + ")");
+}
+
+}  // namespace
+
+AstProbeModel init_ast_probe(int dim, int rank, int n_c, int n_u, uint64_t seed, double init_range) {
+  if (dim <= 0 || rank <= 0 || n_c <= 0 || n_u <= 0)
+    throw InputError("ast-probe: dim, rank and vocabulary sizes must be positive");
+  AstProbeModel m{dim, rank, n_c, n_u, {}, {}, {}};
+  Rng rng(seed);
+  m.P.resize(static_cast<size_t>(dim) * rank);
+  m.Vc.resize(static_cast<size_t>(rank) * n_c);
+  m.Vu.resize(static_cast<size_t>(rank) * n_u);
+  rng.fill_uniform(m.P, -init_range, init_range);
+  rng.fill_uniform(m.Vc, -init_range, init_range);
+  rng.fill_uniform(m.Vu, -init_range, init_range);
+  return m;
+}
+
+AstProbeLoss ast_probe_loss(const AstProbeModel& m, const ProbeDataset& ds, int batch_size) {
+  check_compatible(m, ds, "ast-probe loss");
+  at::NoGradGuard no_grad;
+  const Params p = params_of(m);
+  const std::vector<int> order = identity_order(ds.samples.size());
+  AstProbeLoss out;
+  int64_t nb = 0;
+  for (size_t b0 = 0; b0 < order.size(); b0 += batch_size, ++nb) {
+    const Batch b = make_batch(ds, order, b0, std::min(order.size(), b0 + batch_size));
+    const LossTerms l = losses(forward(p, b), b);
+    out.d += l.d.item<double>();
+    out.c += l.c.item<double>();
+    out.u += l.u.item<double>();
+  }
+  if (nb) out.d /= nb, out.c /= nb, out.u /= nb;
+  out.ortho = ortho_penalty(p.P).item<double>();
+  return out;
+}
+
+AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid, const AstProbeConfig& cfg) {
+  validate(train, "ast-probe train set");
+  validate(valid, "ast-probe validation set");
+  if (train.samples.empty() || valid.samples.empty()) throw InputError("ast-probe: empty train or validation set");
+  if (valid.dim != train.dim) throw InputError("ast-probe: train and validation dims differ");
+  if (cfg.batch_size <= 0 || cfg.rank <= 0 || cfg.max_epochs <= 0)
+    throw InputError("ast-probe: batch_size, rank and max_epochs must be positive");
+  apply_threads(cfg.threads);
+  const int n_c = std::max(train.n_c_labels, valid.n_c_labels), n_u = std::max(train.n_u_labels, valid.n_u_labels);
+
+  AstProbeFit fit;
+  fit.model = init_ast_probe(train.dim, cfg.rank, n_c, n_u, cfg.seed, cfg.init_range);
+  Params p = params_of(fit.model);
+  for (at::Tensor* t : {&p.P, &p.Vc, &p.Vu}) t->requires_grad_(true);
+  Adam opt({p.P, p.Vc, p.Vu}, cfg.lr);
+  PlateauScheduler sched(cfg.lr, cfg.lr_factor, cfg.lr_patience);
+  EarlyStopper stopper(cfg.early_stop_patience);
+  Rng rng(mix64(cfg.seed ^ 0x5eedULL));  // shuffling stream, independent of the init stream
+  const size_t bs = static_cast<size_t>(cfg.batch_size);
+  fit.best_valid_loss = std::numeric_limits<double>::infinity();
+
+  for (int epoch = 1; epoch <= cfg.max_epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<int> order = rng.permutation(static_cast<int>(train.samples.size()));
+    double train_sum = 0;
+    int64_t nb = 0;
+    for (size_t b0 = 0; b0 < order.size(); b0 += bs, ++nb) {
+      const Batch b = make_batch(train, order, b0, std::min(order.size(), b0 + bs));
+      const LossTerms l = losses(forward(p, b), b);
+      at::Tensor loss = l.d + l.c + l.u + cfg.ortho_weight * ortho_penalty(p.P);
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      train_sum += loss.item<double>();
+    }
+    AstProbeModel current = fit.model;
+    current.P = to_vector(p.P);
+    current.Vc = to_vector(p.Vc);
+    current.Vu = to_vector(p.Vu);
+    const double vloss = ast_probe_loss(current, valid, cfg.batch_size).total();
+    EpochLog log;
+    log.epoch = epoch;
+    log.train_loss = nb ? train_sum / nb : 0;
+    log.valid_loss = vloss;
+    log.lr = sched.lr();
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fit.history.push_back(log);
+    if (cfg.on_epoch) cfg.on_epoch(log);
+    if (stopper.update(vloss)) {
+      fit.model = std::move(current);
+      fit.best_epoch = epoch;
+      fit.best_valid_loss = vloss;
+    }
+    if (stopper.should_stop()) break;
+    opt.set_lr(sched.step(vloss));
+  }
+  return fit;
+}
+
+std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, int batch_size) {
+  check_compatible(m, ds, "ast-probe predict");
+  if (batch_size <= 0) throw InputError("ast-probe predict: batch_size must be positive");
+  at::NoGradGuard no_grad;
+  const Params p = params_of(m);
+  const std::vector<int> order = identity_order(ds.samples.size());
+  std::vector<DcuPrediction> out;
+  out.reserve(ds.samples.size());
+  for (size_t b0 = 0; b0 < order.size(); b0 += batch_size) {
+    const size_t b1 = std::min(order.size(), b0 + batch_size);
+    const Batch b = make_batch(ds, order, b0, b1);
+    const Forward f = forward(p, b);
+    const at::Tensor dhat = f.dhat.to(at::kDouble).contiguous();
+    const at::Tensor c = f.sc.numel() ? f.sc.argmax(1).contiguous() : at::empty({0}, at::kLong);
+    const at::Tensor u = f.su.argmax(1).contiguous();
+    const double* dp = dhat.data_ptr<double>();
+    const int64_t *cp = c.data_ptr<int64_t>(), *up = u.data_ptr<int64_t>();
+    int64_t tok = 0, pos = 0;
+    for (size_t k = b0; k < b1; ++k) {
+      const int n = ds.samples[k].n_words;
+      DcuPrediction pr;
+      pr.d.assign(dp + pos, dp + pos + (n - 1));
+      pr.c.assign(cp + pos, cp + pos + (n - 1));
+      pr.u.assign(up + tok, up + tok + n);
+      out.push_back(std::move(pr));
+      pos += n - 1;
+      tok += n;
+    }
+  }
+  return out;
+}
+
+}  // namespace ps::probes
