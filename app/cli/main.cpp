@@ -1,0 +1,82 @@
+// probescope: the headless face of Probescope. See `probescope --help` and the README.
+#include <cstdio>
+
+#include "app/cli/commands.h"
+#include "models/util/error.h"
+
+namespace ps::cli {
+
+namespace {
+int g_exit_code = 0;
+}
+
+void EngineFlags::add_to(CLI::App& cmd) {
+  cmd.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd.add_option("--dtype", dtype, "compute dtype: float32, bfloat16, float16")->capture_default_str();
+  cmd.add_option("--threads", threads, "CPU threads (0 = all hardware threads)")->capture_default_str();
+  cmd.add_option("--token-budget", token_budget, "tokens per forward (rows x row length); bounds memory")
+      ->capture_default_str();
+  cmd.add_option("--packing", packing,
+                 "prepacked (several sequences per row, block-diagonal mask), padded, or sorted (padded after "
+                 "sorting by length)")
+      ->capture_default_str();
+  cmd.add_option("--pack-capacity", pack_capacity, "prepacked row length (0 = longest sequence in the batch)")
+      ->capture_default_str();
+  cmd.add_option("--mask", mask, "attention mask: default, lm-infinite:<n_global>:<L_local>, window:<W>")
+      ->capture_default_str();
+}
+
+ps::models::EngineOptions EngineFlags::options() const {
+  ps::models::EngineOptions o;
+  o.device = device;
+  o.dtype = dtype;
+  o.threads = threads;
+  o.token_budget = token_budget;
+  o.pack_capacity = pack_capacity;
+  o.packing = ps::models::packing_from_name(packing);
+  o.mask = mask;
+  return o;
+}
+
+std::function<void()> guarded(const std::string& name, std::function<void()> body) {
+  return [name, body]() {
+    try {
+      body();
+    } catch (const ps::Error& e) {
+      std::fprintf(stderr, "probescope %s: %s\n", name.c_str(), e.what());
+      g_exit_code = e.exit_code();
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "probescope %s: out of memory (lower --token-budget)\n", name.c_str());
+      g_exit_code = 1;
+    } catch (const std::exception& e) {
+      // Anything untyped (e.g. a LibTorch error) is still one line, never a crash.
+      std::string msg = e.what();
+      msg = msg.substr(0, msg.find('\n'));
+      std::fprintf(stderr, "probescope %s: %s\n", name.c_str(), msg.c_str());
+      g_exit_code = 1;
+    }
+  };
+}
+
+int exit_code() { return g_exit_code; }
+
+}  // namespace ps::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "probescope " PS_VERSION " - interpretability and probing for transformer LMs over code and text.\n"
+      "Layer L means Hugging Face hidden_states[L]: layer 0 = embedding output, layer L = "
+      "blocks.{L-1}.hook_resid_post; negative layers count from the end."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "probescope " PS_VERSION);
+  ps::cli::add_inspect_command(app);
+  ps::cli::add_bench_command(app);
+  ps::cli::add_corpus_command(app);
+  ps::cli::add_parse_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return ps::cli::exit_code();
+}
