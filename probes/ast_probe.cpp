@@ -200,21 +200,9 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
     current.Vc = to_vector(p.Vc);
     current.Vu = to_vector(p.Vu);
     const double vloss = ast_probe_loss(current, valid, cfg.batch_size).total();
-    EpochLog log;
-    log.epoch = epoch;
-    log.train_loss = nb ? train_sum / nb : 0;
-    log.valid_loss = vloss;
-    log.lr = sched.lr();
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fit.history.push_back(log);
-    if (cfg.on_epoch) cfg.on_epoch(log);
-    if (stopper.update(vloss)) {
-      fit.model = std::move(current);
-      fit.best_epoch = epoch;
-      fit.best_valid_loss = vloss;
-    }
-    if (stopper.should_stop()) break;
-    opt.set_lr(sched.step(vloss));
+    const auto save_best = [&] { fit.model = std::move(current); };
+    if (!end_epoch(fit, epoch, train_sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    opt.set_lr(sched.lr());
   }
   return fit;
 }

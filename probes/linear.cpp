@@ -100,22 +100,12 @@ LinearFit train_linear_probe(const TokenDataset& train, const TokenDataset& vali
       sum += loss.item<double>();
     }
     const double vloss = mean_ce(W, b, valid, bs);
-    EpochLog log;
-    log.epoch = epoch;
-    log.train_loss = nb ? sum / nb : 0;
-    log.valid_loss = vloss;
-    log.lr = sched.lr();
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fit.history.push_back(log);
-    if (cfg.on_epoch) cfg.on_epoch(log);
-    if (stopper.update(vloss)) {
+    const auto save_best = [&] {
       fit.probe.W = to_vector(W);
       fit.probe.b = to_vector(b);
-      fit.best_epoch = epoch;
-      fit.best_valid_loss = vloss;
-    }
-    if (stopper.should_stop()) break;
-    opt.set_lr(sched.step(vloss));
+    };
+    if (!end_epoch(fit, epoch, sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    opt.set_lr(sched.lr());
   }
   return fit;
 }

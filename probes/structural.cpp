@@ -147,21 +147,9 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
     StructuralProbe current = fit.probe;
     current.B = to_vector(Bm);
     const double vloss = structural_loss(current, valid, cfg.batch_size);
-    EpochLog log;
-    log.epoch = epoch;
-    log.train_loss = nb ? sum / nb : 0;
-    log.valid_loss = vloss;
-    log.lr = sched.lr();
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fit.history.push_back(log);
-    if (cfg.on_epoch) cfg.on_epoch(log);
-    if (stopper.update(vloss)) {
-      fit.probe = std::move(current);
-      fit.best_epoch = epoch;
-      fit.best_valid_loss = vloss;
-    }
-    if (stopper.should_stop()) break;
-    opt.set_lr(sched.step(vloss));
+    const auto save_best = [&] { fit.probe = std::move(current); };
+    if (!end_epoch(fit, epoch, sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    opt.set_lr(sched.lr());
   }
   return fit;
 }

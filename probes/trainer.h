@@ -2,7 +2,9 @@
 // Shared training pieces for all probes, in plain C++: seeded random numbers that do not depend on
 // the standard library's distributions (so results match across platforms), ReduceLROnPlateau and
 // early stopping with PyTorch's semantics.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -99,5 +101,30 @@ struct EpochLog {
   double lr = 0;
   double seconds = 0;
 };
+
+// The end of one epoch, shared by every probe trainer: log and report it, keep the best checkpoint
+// (save_best runs only on a new best validation loss), then advance the LR schedule.
+// Returns false when early stopping says to stop (the schedule is then left as it was).
+template <class Fit, class SaveBest>
+bool end_epoch(Fit& fit, int epoch, double train_sum, int64_t n_batches, double valid_loss,
+               std::chrono::steady_clock::time_point started, PlateauScheduler& sched, EarlyStopper& stopper,
+               const std::function<void(const EpochLog&)>& on_epoch, SaveBest&& save_best) {
+  EpochLog log;
+  log.epoch = epoch;
+  log.train_loss = n_batches ? train_sum / n_batches : 0;
+  log.valid_loss = valid_loss;
+  log.lr = sched.lr();
+  log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  fit.history.push_back(log);
+  if (on_epoch) on_epoch(log);
+  if (stopper.update(valid_loss)) {
+    save_best();
+    fit.best_epoch = epoch;
+    fit.best_valid_loss = valid_loss;
+  }
+  if (stopper.should_stop()) return false;
+  sched.step(valid_loss);
+  return true;
+}
 
 }  // namespace ps::probes
