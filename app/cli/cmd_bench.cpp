@@ -81,9 +81,15 @@ void bench_forward(const BenchForwardArgs& a) {
 
 }  // namespace
 
-void add_bench_command(CLI::App& app) {
+CLI::App& bench_command(CLI::App& app) {
+  for (auto* sub : app.get_subcommands([](CLI::App* c) { return c->get_name() == "bench"; })) return *sub;
   auto* bench = app.add_subcommand("bench", "Benchmarks that print ratios against a baseline measured in the same run");
   bench->require_subcommand(1);
+  return *bench;
+}
+
+void add_bench_forward_command(CLI::App& app) {
+  auto* bench = &bench_command(app);
   auto a = std::make_shared<BenchForwardArgs>();
   auto* fwd = bench->add_subcommand("forward", "Forward tokens/s: padded vs length-sorted vs prepacked batches");
   fwd->add_option("MODEL_DIR", a->model_dir, "Hugging Face model directory");
@@ -98,5 +104,7 @@ void add_bench_command(CLI::App& app) {
   fwd->add_option("--seed", a->seed)->capture_default_str();
   fwd->callback(guarded("bench forward", [a] { bench_forward(*a); }));
 }
+
+static const CommandRegistration registration{90, add_bench_forward_command};
 
 }  // namespace ps::cli

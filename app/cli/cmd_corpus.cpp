@@ -130,4 +130,6 @@ void add_corpus_command(CLI::App& app) {
   add_stats(*corpus);
 }
 
+static const CommandRegistration registration{20, add_corpus_command};
+
 }  // namespace ps::cli

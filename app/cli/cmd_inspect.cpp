@@ -57,4 +57,6 @@ void add_inspect_command(CLI::App& app) {
   }));
 }
 
+static const CommandRegistration registration{10, add_inspect_command};
+
 }  // namespace ps::cli

@@ -73,4 +73,6 @@ void add_parse_command(CLI::App& app) {
   }));
 }
 
+static const CommandRegistration registration{25, add_parse_command};
+
 }  // namespace ps::cli

@@ -9,10 +9,17 @@
 
 namespace ps::cli {
 
-void add_inspect_command(CLI::App& app);
-void add_bench_command(CLI::App& app);
-void add_corpus_command(CLI::App& app);
-void add_parse_command(CLI::App& app);
+// Commands register themselves, so a new cmd_*.cpp needs no edit here or in main.cpp:
+//   static const ps::cli::CommandRegistration reg{30, add_extract_command};
+// `order` fixes their place in `probescope --help` (lower first).
+using AddCommand = void (*)(CLI::App& app);
+struct CommandRegistration {
+  CommandRegistration(int order, AddCommand add);
+};
+void add_registered_commands(CLI::App& app);
+
+// `probescope bench` is one command with a subcommand per benchmark; each bench file adds its own.
+CLI::App& bench_command(CLI::App& app);
 
 // Engine flags shared by every command that runs a model.
 struct EngineFlags {

@@ -1,5 +1,8 @@
 // probescope: the headless face of Probescope. See `probescope --help` and the README.
+#include <algorithm>
 #include <cstdio>
+#include <utility>
+#include <vector>
 
 #include "app/cli/commands.h"
 #include "models/util/error.h"
@@ -8,6 +11,20 @@ namespace ps::cli {
 
 namespace {
 int g_exit_code = 0;
+
+std::vector<std::pair<int, AddCommand>>& registry() {
+  static std::vector<std::pair<int, AddCommand>> commands;  // function-local: safe from init order
+  return commands;
+}
+}  // namespace
+
+CommandRegistration::CommandRegistration(int order, AddCommand add) { registry().emplace_back(order, add); }
+
+void add_registered_commands(CLI::App& app) {
+  auto commands = registry();
+  std::stable_sort(commands.begin(), commands.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& c : commands) c.second(app);
 }
 
 void EngineFlags::add_to(CLI::App& cmd) {
@@ -69,10 +86,7 @@ int main(int argc, char** argv) {
       "blocks.{L-1}.hook_resid_post; negative layers count from the end."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "probescope " PS_VERSION);
-  ps::cli::add_inspect_command(app);
-  ps::cli::add_bench_command(app);
-  ps::cli::add_corpus_command(app);
-  ps::cli::add_parse_command(app);
+  ps::cli::add_registered_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include <limits>
+#include <optional>
 
 #include "models/transformer/rotary.h"
 #include "models/util/error.h"
@@ -161,7 +162,8 @@ bool Transformer::has_lm_head() const {
 }
 
 ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& capture) const {
-  c10::InferenceMode guard;
+  std::optional<c10::InferenceMode> inference;
+  if (!capture.autograd) inference.emplace();
   const auto& ids = in.input_ids;
   if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong)
     throw RuntimeError("forward: input_ids must be a [B,S] int64 tensor");

@@ -48,6 +48,9 @@ struct ForwardInput {
 struct Capture {
   std::set<std::string> hooks;  // TransformerLens names (see above) or hidden_states.{l}
   bool logits = false;
+  // Training paths (LM pre-training, SAID) need the autograd graph through the weights; extraction runs
+  // under InferenceMode, which is faster and holds no graph.
+  bool autograd = false;
 };
 
 struct ForwardOutput {

@@ -16,7 +16,7 @@ namespace ps::test {
 
 namespace {
 
-constexpr int64_t D = 32, L = 2, H = 4, FF = 64, V = kTinyVocab, P = 64;
+constexpr int64_t D = 32, L = 2, H = 4, FF = 64;
 
 struct Gen {
   at::Generator g;
@@ -25,7 +25,7 @@ struct Gen {
   at::Tensor gain(int64_t n) { return at::empty({n}).normal_(1.0, 0.1, g); }
 };
 
-void gpt2(TinySpec& s, Gen& g) {
+void gpt2(TinySpec& s, Gen& g, int64_t V, int64_t P) {
   s.config_json = nlohmann::json{{"model_type", "gpt2"}, {"architectures", {"GPT2LMHeadModel"}},
                                  {"vocab_size", V}, {"n_embd", D}, {"n_layer", L}, {"n_head", H},
                                  {"n_positions", P}, {"n_inner", nullptr}, {"activation_function", "gelu_new"},
@@ -45,7 +45,7 @@ void gpt2(TinySpec& s, Gen& g) {
   t["transformer.ln_f.weight"] = g.gain(D), t["transformer.ln_f.bias"] = g.w({D}, 0.1);
 }
 
-void roberta(TinySpec& s, Gen& g) {
+void roberta(TinySpec& s, Gen& g, int64_t V, int64_t P) {
   s.config_json = nlohmann::json{{"model_type", "roberta"}, {"architectures", {"RobertaForMaskedLM"}},
                                  {"vocab_size", V}, {"hidden_size", D}, {"num_hidden_layers", L},
                                  {"num_attention_heads", H}, {"intermediate_size", FF}, {"hidden_act", "gelu"},
@@ -74,7 +74,7 @@ void roberta(TinySpec& s, Gen& g) {
   t["lm_head.bias"] = g.w({V}, 0.1);
 }
 
-void llama(TinySpec& s, Gen& g, Tiny kind) {
+void llama(TinySpec& s, Gen& g, Tiny kind, int64_t V, int64_t P) {
   const bool qwen = kind == Tiny::Qwen2;
   const int64_t KV = 2, hd = D / H;
   nlohmann::json c{{"model_type", qwen ? "qwen2" : "llama"}, {"vocab_size", V}, {"hidden_size", D},
@@ -121,13 +121,14 @@ const char* tiny_name(Tiny t) {
   return "?";
 }
 
-TinySpec tiny_spec(Tiny kind, uint64_t seed) {
+TinySpec tiny_spec(Tiny kind, uint64_t seed, TinyDims dims) {
+  const int64_t V = dims.vocab, P = dims.positions;
   TinySpec s;
   Gen g(seed * 7919 + static_cast<uint64_t>(kind));
   switch (kind) {
-    case Tiny::GPT2: gpt2(s, g); break;
-    case Tiny::RoBERTa: roberta(s, g); break;
-    default: llama(s, g, kind); break;
+    case Tiny::GPT2: gpt2(s, g, V, P); break;
+    case Tiny::RoBERTa: roberta(s, g, V, P); break;
+    default: llama(s, g, kind, V, P); break;
   }
   return s;
 }

@@ -17,8 +17,14 @@ struct TinySpec {
   std::map<std::string, at::Tensor> tensors;  // HF names → float32 tensors
 };
 
+// Vocabulary and position-table sizes; other tests (extraction) pair the model with a real tokenizer.
+struct TinyDims {
+  int64_t vocab = kTinyVocab;
+  int64_t positions = 64;
+};
+
 // Deterministic in seed. Weights are drawn larger than HF's 0.02 so attention is far from uniform.
-TinySpec tiny_spec(Tiny kind, uint64_t seed = 1);
+TinySpec tiny_spec(Tiny kind, uint64_t seed = 1, TinyDims dims = {});
 
 // Writes config.json + model.safetensors (tensors stored as F32, or BF16 if bf16) into dir (created).
 void write_model(const std::string& dir, const TinySpec& spec, bool bf16 = false);

@@ -1,0 +1,116 @@
+// probescope extract / merge: the corpus through the model into an HDF5 store (data/extract), and shard joins.
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "app/cli/commands.h"
+#include "data/extract/extract.h"
+#include "data/store/merge.h"
+#include "models/util/error.h"
+
+namespace ps::cli {
+
+namespace {
+
+struct ExtractArgs {
+  ps::extract::ExtractOptions opt;
+  EngineFlags engine;
+  std::string shard = "0/1";
+  int64_t random_seed = -1;
+};
+
+Progress* g_progress = nullptr;  // what Ctrl-C cancels
+extern "C" void on_interrupt(int) {
+  if (g_progress) g_progress->cancel();
+}
+
+void run_extract(ExtractArgs& a) {
+  auto& o = a.opt;
+  o.engine = a.engine.options();
+  std::tie(o.shard_index, o.shard_count) = ps::extract::parse_shard(a.shard);
+  if (a.random_seed >= 0) o.random_weights = uint64_t(a.random_seed);
+  Progress progress("extract", 0, "snippets");
+  g_progress = &progress;
+  // First Ctrl-C: finish the group in flight, commit, exit resumable; a second one kills as usual.
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  auto sum = ps::extract::extract(o, &progress, [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
+  g_progress = nullptr;
+  if (sum.already_complete) {
+    std::printf("%s: already complete with these settings (%lld snippets); nothing to do\n", o.out.c_str(),
+                (long long)sum.total_snippets);
+    return;
+  }
+  std::fputs(sum.format().c_str(), stdout);
+  if (!sum.complete) throw RuntimeError("interrupted; rerun the same command to resume " + o.out);
+}
+
+void run_merge(const std::string& out, const std::vector<std::string>& shards, bool overwrite) {
+  ps::store::MergeOptions mo;
+  mo.overwrite = overwrite;
+  ps::store::merge_stores(out, shards, mo);
+  std::printf("%s: merged %zu shards\n", out.c_str(), shards.size());
+}
+
+}  // namespace
+
+void add_extract_command(CLI::App& app) {
+  auto a = std::make_shared<ExtractArgs>();
+  auto& o = a->opt;
+  auto* cmd = app.add_subcommand(
+      "extract",
+      "Run a corpus through a model and store per-word vectors (and optionally per-token vectors and attention) of "
+      "chosen layers, the AST-Probe labels (d, c, u) and structural-probe trees in an HDF5 store. Prepacked batches "
+      "by default. Interrupted runs resume: rerun the same command.");
+  cmd->add_option("--model", o.model_dir, "Hugging Face model directory (config.json, model.safetensors, tokenizer.json)")
+      ->required();
+  cmd->add_option("--corpus", o.corpus, "corpus JSONL (from `probescope corpus build`)")->required();
+  cmd->add_option("--out", o.out, "output store (.h5)")->required();
+  cmd->add_option("--layers", o.layers, "layers of pooled per-word vectors: all, 0,4,8, -1 (L = hidden_states[L])")
+      ->capture_default_str();
+  cmd->add_option("--hooks", o.hooks, "resid_post (= hidden_states), resid_mid, attn_out, mlp_out (comma list)")
+      ->capture_default_str();
+  cmd->add_option("--token-layers", o.token_layers, "also store raw per-subword vectors of these layers");
+  cmd->add_option("--attention-layers", o.attention_layers,
+                  "store attention patterns of these layers (L = block L-1; all = 1..n); large: heads x n x n per snippet");
+  cmd->add_option("--heads", o.heads, "heads kept for --attention-layers: all or a comma list")->capture_default_str();
+  cmd->add_option("--store-dtype", o.store_dtype, "float32, float16 or bfloat16 on disk")->capture_default_str();
+  cmd->add_option("--gzip", o.gzip, "0 = off, 1..9 = shuffle + deflate level (fp16 activations shrink ~13%)")
+      ->capture_default_str();
+  cmd->add_option("--language", o.language, "auto (the first record's), a language, or any")->capture_default_str();
+  cmd->add_option("--syntax", o.syntax, "auto, on or off: parse and store (d, c, u) and structural trees")
+      ->capture_default_str();
+  cmd->add_option("--align", o.align, "offsets (real source by byte offsets) or joined (reference: words joined by spaces)")
+      ->capture_default_str();
+  cmd->add_option("--pool", o.pool, "subwords → word: mean, first or last")->capture_default_str();
+  cmd->add_option("--shard", a->shard, "process record r iff r % N == i (i/N); join shards with `probescope merge`")
+      ->capture_default_str();
+  cmd->add_option("--limit", o.limit, "at most this many snippets (0 = all)")->capture_default_str();
+  cmd->add_option("--splits", o.splits, "keep only these corpus splits, e.g. valid,test (default: all)");
+  cmd->add_option("--random-weights", a->random_seed,
+                  "use the architecture with random weights drawn from this seed (the probing baseline)");
+  cmd->add_option("--label", o.model_label, "model name in results (default: the model directory's name)");
+  cmd->add_option("--group-tokens", o.group_tokens, "tokens per committed group (0 = --token-budget)")
+      ->capture_default_str();
+  cmd->add_flag("--overwrite", o.overwrite, "replace an existing store instead of resuming it");
+  a->engine.add_to(*cmd);
+  cmd->callback(guarded("extract", [a] { run_extract(*a); }));
+
+  auto shards = std::make_shared<std::vector<std::string>>();
+  auto out = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  auto* merge = app.add_subcommand(
+      "merge", "Join shard stores (extract --shard i/N) into one self-contained store, in shard order, checking that "
+               "their manifests agree");
+  merge->add_option("OUT", *out, "merged store")->required();
+  merge->add_option("SHARDS", *shards, "shard stores")->required();
+  merge->add_flag("--overwrite", *overwrite, "replace OUT if it exists");
+  merge->callback(guarded("merge", [out, shards, overwrite] { run_merge(*out, *shards, *overwrite); }));
+}
+
+static const CommandRegistration registration{30, add_extract_command};
+
+}  // namespace ps::cli

@@ -1,0 +1,320 @@
+// extract(): settings → model, tokenizer and store → three-stage pipeline (see extract.h).
+#include "data/extract/extract.h"
+
+#include <atomic>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "data/corpus/readers.h"
+#include "data/extract/bounded_queue.h"
+#include "data/extract/pipeline.h"
+#include "data/store/reader.h"
+#include "data/store/writer.h"
+#include "data/syntax/parse.h"
+#include "models/config/arch.h"
+#include "models/safetensors/safetensors.h"
+#include "models/util/error.h"
+#include "models/util/files.h"
+#include "models/util/sha256.h"
+
+namespace ps::extract {
+
+namespace fs = std::filesystem;
+using detail::Group;
+using detail::Plan;
+
+namespace {
+
+struct StopReading {};  // thrown through the corpus reader's sink to stop early
+
+// The first record's language (what --language auto keeps).
+std::string first_language(const std::string& corpus) {
+  corpus::Summary s;
+  corpus::Reporter rep(s);
+  corpus::ReadOptions ro;
+  std::string lang;
+  try {
+    corpus::read_jsonl(corpus, ro, rep, [&](corpus::Snippet&& sn) {
+      lang = sn.language;
+      throw StopReading{};
+    });
+  } catch (const StopReading&) {
+  }
+  if (lang.empty()) throw InputError(corpus + ": no readable record (JSONL lines with \"code\" and \"language\")");
+  return lang;
+}
+
+bool parseable(const std::string& language) {
+  try {
+    syntax::language_from_name(language);
+    return true;
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
+std::string model_hash(const std::string& dir) {
+  std::string all;
+  for (const char* f : {"config.json", "tokenizer.json"}) all += sha256_file(dir + "/" + f);
+  for (const auto& w : st::checkpoint_files(dir)) all += sha256_file(w);
+  return sha256_hex(all);
+}
+
+Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, const std::string& language) {
+  Plan p;
+  const auto& arch = model.arch();
+  p.n_layers = int(arch.n_layers);
+  p.n_heads = int(arch.n_heads);
+  p.d_model = arch.d_model;
+  p.layers = parse_layers(opt.layers, p.n_layers, "layers");
+  p.hooks = parse_hooks(opt.hooks);
+  p.token_layers = parse_layers(opt.token_layers, p.n_layers, "token-layers");
+  p.attention_layers = parse_layers(opt.attention_layers, p.n_layers, "attention-layers");
+  if (opt.attention_layers == "all") p.attention_layers.erase(p.attention_layers.begin());  // 1..n
+  for (int l : p.attention_layers)
+    if (l < 1) throw InputError("--attention-layers: layer 0 has no attention (attention layer L = block L-1)");
+  p.heads = parse_heads(opt.heads, p.n_heads);
+  if (p.layers.empty() && p.token_layers.empty() && p.attention_layers.empty())
+    throw InputError("--layers: nothing to extract (give layers, token layers or attention layers)");
+  p.store_dtype = store::parse_dtype(opt.store_dtype);
+  if (!store::is_float(p.store_dtype)) throw InputError("--store-dtype: must be float32, float16 or bfloat16");
+  p.pool = align::pool_from_name(opt.pool);
+  p.prepare.align_mode = align::mode_from_name(opt.align);
+  p.prepare.max_tokens = arch.max_positions;
+  p.language = language;
+  if (opt.syntax == "on" || opt.syntax == "auto") {
+    p.prepare.syntax = language == "any" || parseable(language);
+    if (opt.syntax == "on" && !p.prepare.syntax)
+      throw InputError("--syntax on: language '" + language + "' has no parser (python, javascript, go, java, cpp)");
+  } else if (opt.syntax == "off") {
+    p.prepare.syntax = false;
+  } else {
+    throw InputError("--syntax: '" + opt.syntax + "' is not auto, on or off");
+  }
+  p.group_tokens = opt.group_tokens > 0 ? opt.group_tokens : opt.engine.token_budget;
+  return p;
+}
+
+int64_t padded_slots(const std::vector<std::vector<int32_t>>& seqs, int64_t budget) {
+  std::vector<int64_t> lengths;
+  for (const auto& s : seqs) lengths.push_back(int64_t(s.size()));
+  int64_t slots = 0;
+  for (const auto& b : models::plan_batches(lengths, models::Packing::Padded, budget)) slots += b.slots();
+  return slots;
+}
+
+// Collects the first failure of any stage and closes both queues so every stage unblocks and stops.
+struct Failure {
+  std::mutex mu;
+  std::exception_ptr error;
+  std::atomic<bool> stop{false};
+  void fail(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (!error) error = e;
+    stop = true;
+  }
+};
+
+}  // namespace
+
+ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
+                       const std::function<void(const std::string&)>& warn_fn) {
+  const auto t_start = std::chrono::steady_clock::now();
+  auto warn = [&](const std::string& m) { if (warn_fn) warn_fn(m); };
+  if (opt.out.empty()) throw InputError("--out: no output file given");
+  if (!file_exists(opt.corpus)) throw InputError(opt.corpus + ": corpus file not found");
+  const bool have_engine = opt.shared_engine != nullptr;
+  if (!have_engine && !file_exists(opt.model_dir + "/config.json"))
+    throw InputError(opt.model_dir + ": no config.json (not a model directory)");
+  const std::string tokenizer_path = opt.tokenizer.empty() ? opt.model_dir + "/tokenizer.json" : opt.tokenizer;
+  if (!file_exists(tokenizer_path)) throw InputError(tokenizer_path + ": no tokenizer.json");
+  if (opt.shard_count < 1 || opt.shard_index < 0 || opt.shard_index >= opt.shard_count)
+    throw InputError("--shard: index must be in [0, N)");
+
+  // Settings first (cheap), so bad flags fail before the model loads.
+  const auto tokenizer = tok::Tokenizer::from_file(tokenizer_path);
+  const std::string language = opt.language == "auto" ? first_language(opt.corpus) : opt.language;
+  std::shared_ptr<const models::Engine> engine = opt.shared_engine;
+  if (!engine && opt.random_weights) {
+    auto arch = models::load_arch(opt.model_dir + "/config.json");
+    auto model = models::Transformer::random_init(arch, *opt.random_weights, models::dtype_from_name(opt.engine.dtype),
+                                                  at::Device(opt.engine.device));
+    engine = std::make_shared<models::Engine>(std::move(model), opt.engine);
+  } else if (!engine) {
+    engine = models::Engine::open(opt.model_dir, opt.engine);
+  }
+  ExtractOptions eff = opt;  // what actually runs: a shared engine brings its own options
+  eff.engine = engine->options();
+  const Plan plan = make_plan(eff, engine->model(), language);
+  std::string label = opt.model_label;
+  if (label.empty()) {
+    label = fs::path(opt.model_dir).lexically_normal().filename().string();
+    if (label.empty() || label == ".") label = fs::absolute(opt.model_dir).lexically_normal().parent_path().filename().string();
+    if (opt.random_weights) label += "-random";
+  }
+  const store::Manifest manifest =
+      detail::make_manifest(eff, plan,
+                            have_engine && opt.model_dir.empty() ? "in-memory:" + sha256_file(tokenizer_path)
+                                                                 : model_hash(opt.model_dir),
+                            sha256_file(opt.corpus), label);
+
+  ExtractSummary sum;
+  sum.out = opt.out;
+  if (!opt.overwrite && file_exists(opt.out)) {
+    // A finished store with the same settings is the result already; a different one is refused by the writer.
+    bool complete = false;
+    int64_t n = 0;
+    store::Manifest theirs;
+    try {
+      store::StoreReader r(opt.out);
+      complete = r.complete(), n = r.num_samples(), theirs = r.manifest();
+    } catch (const InputError&) {
+      // Unreadable or damaged: the writer decides (it recovers an interrupted store or names the problem).
+    }
+    theirs.erase(store::key::created_at);
+    store::Manifest ours = manifest;
+    ours.erase(store::key::created_at);
+    if (complete && theirs == ours) {
+      sum.already_complete = sum.complete = true;
+      sum.total_snippets = n;
+      sum.file_bytes = int64_t(fs::file_size(opt.out));
+      return sum;
+    }
+  }
+
+  store::WriterOptions wo;
+  wo.mode = opt.overwrite ? store::WriterOptions::Mode::overwrite : store::WriterOptions::Mode::resume;
+  wo.gzip = opt.gzip;
+  store::StoreWriter writer(opt.out, manifest, wo);
+  sum.resumed_from = writer.committed_samples();
+  if (sum.resumed_from > 0) warn("resuming " + opt.out + " after " + std::to_string(sum.resumed_from) + " committed snippets");
+  if (progress) {
+    int64_t total = count_records(opt.corpus, opt.shard_index, opt.shard_count);
+    if (opt.limit > 0) total = std::min(total, opt.limit);
+    progress->set_total(total);
+    progress->set_extra_unit("tokens");
+    progress->advance(sum.resumed_from);
+  }
+
+  BoundedQueue<Group> groups(2);
+  BoundedQueue<store::SnippetBatch> batches(2);
+  Failure failure;
+  auto fail = [&](std::exception_ptr e) {
+    failure.fail(e);
+    groups.close();
+    batches.close();
+  };
+  const models::Capture capture = plan.capture();
+  int64_t shown_skips = 0;
+  std::mutex warn_mu;
+
+  // Stage 1: read, filter, prepare, group.
+  std::thread producer([&] {
+    try {
+      corpus::Summary cs;
+      corpus::Reporter rep(cs, [&](const corpus::Problem& p) { std::lock_guard<std::mutex> lk(warn_mu); warn(p.message); });
+      corpus::ReadOptions ro;
+      int64_t record = -1, kept = 0, group_tokens = 0;
+      Group group;
+      try {
+        corpus::read_jsonl(opt.corpus, ro, rep, [&](corpus::Snippet&& s) {
+          if (failure.stop) throw StopReading{};
+          if (++record % opt.shard_count != opt.shard_index) return;
+          if (opt.limit > 0 && kept >= opt.limit) throw StopReading{};
+          ++sum.records;
+          if (plan.language != "any" && s.language != plan.language) {
+            ++sum.skipped[int(Skip::other_language)];
+            return;
+          }
+          if (!opt.splits.empty() && ("," + opt.splits + ",").find("," + s.split + ",") == std::string::npos) {
+            ++sum.skipped[int(Skip::other_split)];
+            return;
+          }
+          auto r = prepare(std::move(s), record, tokenizer, plan.prepare);
+          if (r.skip != Skip::none) {
+            ++sum.skipped[int(r.skip)];
+            std::lock_guard<std::mutex> lk(warn_mu);
+            if (++shown_skips <= 10) warn("skipped " + r.message + (shown_skips == 10 ? " (further skips only counted)" : ""));
+            return;
+          }
+          if (++kept <= sum.resumed_from) return;  // already committed by an earlier run
+          group_tokens += r.prepared.alignment.n_subwords();
+          group.push_back(std::move(r.prepared));
+          if (group_tokens >= plan.group_tokens) {
+            if (!groups.push(std::move(group))) throw StopReading{};
+            group.clear();
+            group_tokens = 0;
+          }
+        });
+      } catch (const StopReading&) {
+      }
+      if (!group.empty() && !failure.stop) groups.push(std::move(group));
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    groups.close();
+  });
+
+  // Stage 3: append + commit, one commit per group.
+  std::thread writer_thread([&] {
+    try {
+      while (auto b = batches.pop()) {
+        int64_t tokens = 0, words = 0;
+        for (const auto& s : b->snippets) tokens += int64_t(s.input_ids.size()), words += int64_t(s.word_spans.size());
+        writer.append(*b);
+        writer.commit();
+        sum.snippets += int64_t(b->snippets.size());
+        sum.tokens += tokens, sum.words += words;
+        if (progress) progress->advance(int64_t(b->snippets.size()), tokens);
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  });
+
+  // Stage 2 (this thread): forwards and pooling.
+  bool cancelled = false;
+  try {
+    while (auto g = groups.pop()) {
+      if (progress && progress->cancelled()) {
+        cancelled = true;
+        break;
+      }
+      std::vector<std::vector<int32_t>> seqs;
+      seqs.reserve(g->size());
+      for (const auto& p : *g) seqs.emplace_back(p.alignment.encoding.ids.begin(), p.alignment.encoding.ids.end());
+      models::RunStats rs;
+      auto states = engine->run(seqs, capture, &rs);
+      sum.slots += rs.slots, sum.forwards += rs.forwards, sum.forward_seconds += rs.seconds;
+      sum.padded_slots += padded_slots(seqs, engine->options().token_budget);
+      auto batch = detail::make_batch(plan, *g, states);
+      states.clear();
+      if (!batches.push(std::move(batch))) break;
+    }
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  if (cancelled) {
+    failure.stop = true;
+    groups.close();
+  }
+  batches.close();
+  writer_thread.join();
+  producer.join();
+  if (failure.error) std::rethrow_exception(failure.error);
+
+  sum.total_snippets = writer.committed_samples();
+  if (!cancelled) {
+    writer.finish();
+    sum.complete = true;
+  }
+  if (progress) progress->finish();
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  std::error_code ec;
+  sum.file_bytes = int64_t(fs::file_size(opt.out, ec));
+  return sum;
+}
+
+}  // namespace ps::extract
