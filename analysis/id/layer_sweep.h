@@ -1,0 +1,58 @@
+#pragma once
+// Intrinsic dimension by layer, straight from an activation store: one layer's vectors are loaded at a time,
+// subsampled (seeded) to a point budget, and every requested estimator runs on the same points.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analysis/id/intrinsic_dimension.h"
+#include "models/util/progress.h"
+
+namespace ps::analysis {
+
+struct LayerSweepOptions {
+  std::vector<int> layers;                 // empty = every layer the store has
+  std::vector<std::string> estimators = {"twonn", "mle", "pca"};
+  std::string points = "words";            // words (per code token), snippets (mean over a snippet's words), tokens
+  int64_t max_points = 20000;              // seeded subsample when there are more (0 = all)
+  int ci_reps = 100;                       // bootstrap repetitions for the interval (0 = none)
+  double confidence = 0.95;
+  int mle_k1 = 10, mle_k2 = 20;
+  bool mle_unbiased = false;
+  double twonn_fraction = 0.9;
+  double pca_fraction = 0.9;
+  std::vector<int> blocks;                 // block analysis sizes (e.g. 1,2,4,8); empty = none
+  int threads = 2;
+  uint64_t seed = 0;
+};
+
+struct LayerIdRow {
+  std::string model, store;
+  int layer = 0;
+  std::string estimator;     // twonn | mle | pca90 (components for pca_fraction) | pr (participation ratio)
+  double id = 0, lo = 0, hi = 0;  // lo/hi NaN without an interval
+  int64_t n_points = 0, n_used = 0, n_duplicates = 0;
+  double seconds = 0;
+};
+
+struct LayerBlockRow {
+  std::string model;
+  int layer = 0;
+  std::string estimator;
+  BlockRow block;
+};
+
+struct LayerSweepResult {
+  std::vector<LayerIdRow> rows;
+  std::vector<LayerBlockRow> blocks;
+};
+
+// Throws InputError (naming the store) for a missing layer, an unknown estimator or too few points.
+LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOptions& opt, Progress* progress = nullptr);
+
+// CSV with a header: model,store,layer,estimator,id,lo,hi,n_points,n_used,n_duplicates,seconds.
+std::string to_csv(const std::vector<LayerIdRow>& rows);
+std::string blocks_to_csv(const std::vector<LayerBlockRow>& rows);
+std::string to_json(const LayerSweepResult& r, const LayerSweepOptions& opt);
+
+}  // namespace ps::analysis

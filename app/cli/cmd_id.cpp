@@ -1,0 +1,90 @@
+// probescope id: intrinsic dimension by layer (TwoNN, MLE, PCA) straight from one or more stores.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include "analysis/id/layer_sweep.h"
+#include "app/cli/commands.h"
+#include "data/extract/layers.h"
+#include "data/store/reader.h"
+#include "models/util/files.h"
+
+namespace ps::cli {
+
+namespace {
+
+struct IdArgs {
+  std::vector<std::string> stores;
+  std::string layers = "all", estimators = "twonn,mle,pca", out, blocks;
+  ps::analysis::LayerSweepOptions opt;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+void run_id(IdArgs& a) {
+  namespace an = ps::analysis;
+  a.opt.estimators = split(a.estimators);
+  for (const auto& b : split(a.blocks)) a.opt.blocks.push_back(std::stoi(b));
+  an::LayerSweepResult all;
+  for (const auto& path : a.stores) {
+    an::LayerSweepOptions o = a.opt;
+    if (a.layers != "all") {
+      ps::store::StoreReader r(path);
+      const int n = r.manifest().count("n_layers") ? std::stoi(r.manifest().at("n_layers")) : 0;
+      o.layers = ps::extract::parse_layers(a.layers, n);
+    }
+    Progress progress("id " + std::filesystem::path(path).filename().string(), 0, "layers");
+    auto res = an::id_by_layer(path, o, &progress);
+    progress.finish();
+    all.rows.insert(all.rows.end(), res.rows.begin(), res.rows.end());
+    all.blocks.insert(all.blocks.end(), res.blocks.begin(), res.blocks.end());
+  }
+  const std::string csv = an::to_csv(all.rows);
+  if (a.out.empty()) {
+    std::fputs(csv.c_str(), stdout);
+    return;
+  }
+  std::filesystem::create_directories(a.out);
+  ps::write_file_atomic(a.out + "/id.csv", csv);
+  ps::write_file_atomic(a.out + "/id.json", an::to_json(all, a.opt));
+  if (!all.blocks.empty()) ps::write_file_atomic(a.out + "/id_blocks.csv", an::blocks_to_csv(all.blocks));
+  std::printf("%s/id.csv: %zu rows (%zu stores)\n", a.out.c_str(), all.rows.size(), a.stores.size());
+}
+
+}  // namespace
+
+void add_id_command(CLI::App& app) {
+  auto a = std::make_shared<IdArgs>();
+  auto& o = a->opt;
+  auto* cmd = app.add_subcommand(
+      "id", "Intrinsic dimension of each layer's representations (TwoNN with the 90% fit, Levina-Bickel MLE, "
+            "PCA-90% and participation ratio) with bootstrap intervals, from activation stores");
+  cmd->add_option("--store", a->stores, "store(s) from `probescope extract` (repeat to compare models)")->required();
+  cmd->add_option("--layers", a->layers, "all, or a list such as 0,4,-1")->capture_default_str();
+  cmd->add_option("--estimators", a->estimators, "comma list of twonn, mle, pca")->capture_default_str();
+  cmd->add_option("--points", o.points, "words (per code token), snippets (mean per snippet) or tokens")->capture_default_str();
+  cmd->add_option("--max-points", o.max_points, "seeded subsample size per layer (0 = all)")->capture_default_str();
+  cmd->add_option("--ci-reps", o.ci_reps, "bootstrap repetitions for the confidence interval (0 = none)")->capture_default_str();
+  cmd->add_option("--confidence", o.confidence)->capture_default_str();
+  cmd->add_option("--mle-k1", o.mle_k1)->capture_default_str();
+  cmd->add_option("--mle-k2", o.mle_k2)->capture_default_str();
+  cmd->add_flag("--mle-unbiased", o.mle_unbiased, "(k-2) instead of (k-1) in the MLE");
+  cmd->add_option("--twonn-fraction", o.twonn_fraction, "fit TwoNN on this smallest fraction of ratios")->capture_default_str();
+  cmd->add_option("--pca-fraction", o.pca_fraction, "variance fraction for the PCA dimension")->capture_default_str();
+  cmd->add_option("--blocks", a->blocks, "block analysis over 1,2,4,8 disjoint subsets (stability check)");
+  cmd->add_option("--threads", o.threads, "kNN threads")->capture_default_str();
+  cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--out", a->out, "directory for id.csv, id.json (and id_blocks.csv); default: CSV on stdout");
+  cmd->callback(guarded("id", [a] { run_id(*a); }));
+}
+
+static const CommandRegistration registration{50, add_id_command};
+
+}  // namespace ps::cli
