@@ -228,6 +228,7 @@ std::vector<int64_t> shape(const Ctx& c, hid_t ds) {
 
 void set_rows(const Ctx& c, hid_t ds, int64_t rows) {
   std::vector<int64_t> s = shape(c, ds);
+  if (s.at(0) == rows) return;  // no metadata change; also lets read-only opens pass through
   std::vector<hsize_t> dims(s.begin(), s.end());
   dims[0] = hsize_t(rows);
   if (H5Dset_extent(ds, dims.data()) < 0) c.fail("resize to " + std::to_string(rows) + " rows");
@@ -253,16 +254,24 @@ std::pair<Handle, Handle> select_rows(const Ctx& c, hid_t ds, int64_t row0, int6
 }
 }  // namespace
 
-void write_rows(const Ctx& c, hid_t ds, int64_t row0, int64_t n, DType type, const void* data) {
+void write_rows_as(const Ctx& c, hid_t ds, int64_t row0, int64_t n, hid_t mem_type, const void* data) {
   if (n == 0) return;
   auto [fs, ms] = select_rows(c, ds, row0, n);
-  if (H5Dwrite(ds, type_of(type), ms, fs, H5P_DEFAULT, data) < 0) c.fail("write rows");
+  if (H5Dwrite(ds, mem_type, ms, fs, H5P_DEFAULT, data) < 0) c.fail("write rows");
+}
+
+void read_rows_as(const Ctx& c, hid_t ds, int64_t row0, int64_t n, hid_t mem_type, void* out) {
+  if (n == 0) return;
+  auto [fs, ms] = select_rows(c, ds, row0, n);
+  if (H5Dread(ds, mem_type, ms, fs, H5P_DEFAULT, out) < 0) c.bad_input("read rows");
+}
+
+void write_rows(const Ctx& c, hid_t ds, int64_t row0, int64_t n, DType type, const void* data) {
+  write_rows_as(c, ds, row0, n, type_of(type), data);
 }
 
 void read_rows(const Ctx& c, hid_t ds, int64_t row0, int64_t n, DType type, void* out) {
-  if (n == 0) return;
-  auto [fs, ms] = select_rows(c, ds, row0, n);
-  if (H5Dread(ds, type_of(type), ms, fs, H5P_DEFAULT, out) < 0) c.bad_input("read rows");
+  read_rows_as(c, ds, row0, n, type_of(type), out);
 }
 
 void write_strings(const Ctx& c, hid_t ds, int64_t row0, const std::vector<std::string>& s) {

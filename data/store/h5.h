@@ -52,6 +52,10 @@ struct Ctx {
 hid_t type_of(DType t);
 hid_t vlen_string_type();
 
+// File-access list of a read-only driver that can read bytes past a stale end-of-allocation (a file
+// killed inside H5Fflush); for salvage only (lenient_vfd.cpp). -1 if the driver cannot be registered.
+hid_t lenient_read_fapl();
+
 bool exists(hid_t loc, const std::string& path);  // every component of an absolute path
 
 // Attributes (scalar). Strings are variable-length UTF-8, which h5py returns as str.
@@ -77,6 +81,9 @@ void set_rows(const Ctx& c, hid_t ds, int64_t rows);  // H5Dset_extent on dim 0,
 // Rows [row0, row0+n) of a [rows] or [rows, width] dataset, raw in `type`.
 void write_rows(const Ctx& c, hid_t ds, int64_t row0, int64_t n, DType type, const void* data);
 void read_rows(const Ctx& c, hid_t ds, int64_t row0, int64_t n, DType type, void* out);
+// The same with an explicit HDF5 memory type (e.g. the dataset's own type, for byte-exact copies).
+void write_rows_as(const Ctx& c, hid_t ds, int64_t row0, int64_t n, hid_t mem_type, const void* data);
+void read_rows_as(const Ctx& c, hid_t ds, int64_t row0, int64_t n, hid_t mem_type, void* out);
 void write_strings(const Ctx& c, hid_t ds, int64_t row0, const std::vector<std::string>& s);
 std::vector<std::string> read_strings(const Ctx& c, hid_t ds, int64_t row0, int64_t n);
 

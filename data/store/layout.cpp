@@ -10,7 +10,7 @@ namespace ps::store::layout {
 
 bool is_reserved_attr(const std::string& n) {
   return n == kAttrFormat || n == kAttrVersion || n == kAttrCommitted || n == kAttrComplete || n == kAttrManifest ||
-         n == kAttrSchema;
+         n == kAttrSchema || n == kAttrUid;
 }
 
 void check_name(const std::string& file, const std::string& what, const std::string& name, bool allow_slash) {

@@ -18,6 +18,7 @@ inline constexpr const char* kAttrCommitted = "committed_samples";
 inline constexpr const char* kAttrComplete = "complete";
 inline constexpr const char* kAttrManifest = "manifest_json";
 inline constexpr const char* kAttrSchema = "schema_json";
+inline constexpr const char* kAttrUid = "store_uid";  // random id tying the file to its crash journal
 
 inline constexpr const char* kIds = "/samples/ids";
 inline constexpr const char* kTokenOffsets = "/samples/token_offsets";

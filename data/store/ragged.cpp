@@ -17,6 +17,8 @@ void RaggedTable::create(const h5::Ctx& c, hid_t file) {
   h5::set_rows(c, offsets_ds_, 1);
   int64_t zero = 0;
   h5::write_rows(c, offsets_ds_, 0, 1, DType::i64, &zero);
+  offsets_hash_ = StreamHash();
+  offsets_hash_.update(&zero, sizeof zero);
   samples_ = rows_ = 0;
 }
 
@@ -90,17 +92,25 @@ void RaggedTable::append(const h5::Ctx& c, const std::vector<int64_t>& counts,
                                          n2s(n)));
   }
   // Columns first, offsets last: rows only become reachable once indexed (and committed).
-  for (const auto& [key, col] : cols_) {
+  for (auto& [key, col] : cols_) {
+    const std::vector<uint8_t>& bytes = cols.at(key)->bytes;
     h5::set_rows(c, col.ds, total);
-    h5::write_rows(c, col.ds, rows_, n, col.type, cols.at(key)->bytes.data());
+    h5::write_rows(c, col.ds, rows_, n, col.type, bytes.data());
+    if (hashing) col.hash.update(bytes.data(), size_t(n) * cols.at(key)->row_bytes());
   }
   h5::set_rows(c, offsets_ds_, samples_ + int64_t(counts.size()) + 1);
   h5::write_rows(c, offsets_ds_, samples_ + 1, int64_t(counts.size()), DType::i64, offs.data());
+  if (hashing) offsets_hash_.update(offs.data(), offs.size() * sizeof(int64_t));
   samples_ += int64_t(counts.size());
   rows_ = total;
 }
 
 void RaggedTable::mark_committed(const h5::Ctx& c) { h5::set_attr(c, offsets_ds_, "committed_rows", rows_); }
+
+void RaggedTable::tracked(std::vector<Tracked>& out) {
+  out.push_back({offsets_path_, offsets_ds_, samples_ + 1, &offsets_hash_});
+  for (auto& [key, col] : cols_) out.push_back({col.path, col.ds, rows_, &col.hash});
+}
 
 void RaggedTable::open_read(const h5::Ctx& c, hid_t file, int64_t samples) {
   offsets_ds_ = h5::open_dataset(c, file, offsets_path_);

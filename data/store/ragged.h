@@ -8,9 +8,19 @@
 #include <vector>
 
 #include "data/store/h5.h"
+#include "data/store/hash.h"
 #include "data/store/types.h"
 
 namespace ps::store {
+
+// One dataset as the crash journal sees it: its path, handle, row count (appended so far) and the
+// running XXH64 of those rows (hash.h). Pointers stay valid while the owning table is unchanged.
+struct Tracked {
+  std::string path;
+  hid_t ds = -1;
+  int64_t rows = 0;
+  StreamHash* hash = nullptr;
+};
 
 class RaggedTable {
  public:
@@ -19,6 +29,7 @@ class RaggedTable {
     DType type = DType::f32;
     int64_t width = 0;
     h5::Handle ds;
+    StreamHash hash;  // of the rows written so far (writer side)
   };
 
   RaggedTable() = default;
@@ -37,6 +48,8 @@ class RaggedTable {
   // Appends counts.size() snippets; cols[key] must hold Σcounts rows of the column's type and width.
   void append(const h5::Ctx& c, const std::vector<int64_t>& counts, const std::map<std::string, const Block*>& cols);
   void mark_committed(const h5::Ctx& c);  // attribute committed_rows on the offsets dataset
+  // The offsets ([samples+1] rows) and every column ([rows] rows), for the crash journal.
+  void tracked(std::vector<Tracked>& out);
 
   // Reader side: loads offsets[0..samples] (validated: starts at 0, non-decreasing, within columns).
   void open_read(const h5::Ctx& c, hid_t file, int64_t samples);
@@ -49,12 +62,14 @@ class RaggedTable {
   int64_t samples() const { return samples_; }
   int64_t rows() const { return rows_; }
   const std::map<std::string, Column>& columns() const { return cols_; }
+  bool hashing = true;  // keep the running hashes up to date on append (the crash journal needs them)
   const Column& column(const h5::Ctx& c, const std::string& key) const;
 
  private:
   void open_column_impl(const h5::Ctx& c, hid_t file, const std::string& key, const std::string& path);
   std::string name_, offsets_path_;
   h5::Handle offsets_ds_;
+  StreamHash offsets_hash_;
   std::map<std::string, Column> cols_;
   std::vector<int64_t> offsets_;  // reader only
   int64_t samples_ = 0, rows_ = 0;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/store/h5.h"
+#include "data/store/journal.h"
 #include "data/store/layout.h"
 #include "data/store/ragged.h"
 #include "models/util/error.h"
@@ -81,6 +82,12 @@ StoreReader::StoreReader(const std::string& path) : impl_(std::make_unique<Impl>
   } catch (const nlohmann::json::exception& e) {
     throw InputError(where(path, std::string("attribute manifest_json malformed: ") + e.what()));
   }
+  // The reader never needs the crash journal, but when it says a writer of *this* file (same store_uid)
+  // died inside a flush, the file may be inconsistent in ways HDF5 cannot see (rows reading back as
+  // zeros): refuse rather than return wrong data. Resuming the writer repairs it.
+  if (H5Aexists(m.file, L::kAttrUid) > 0 && journal_says_interrupted(path, h5::attr_str(m.ctx, m.file, L::kAttrUid)))
+    throw InputError(where(path, "its writer was killed while committing (" + journal_path(path) +
+                                     " says so); resume the writer to recover the store before reading it"));
   m.complete = h5::attr_i64(m.ctx, m.file, L::kAttrComplete) != 0;
   m.n = h5::attr_i64(m.ctx, m.file, L::kAttrCommitted);
   if (m.n < 0) throw InputError(where(path, "committed_samples is negative"));

@@ -54,6 +54,7 @@ void StoreWriter::Impl::create_file(const std::string& tmp, const Manifest& m) {
   h5::set_attr(ctx, f, L::kAttrSchema, L::Schema().to_json());
   h5::set_attr(ctx, f, L::kAttrCommitted, int64_t(0));
   h5::set_attr(ctx, f, L::kAttrComplete, int64_t(0));
+  h5::set_attr(ctx, f, L::kAttrUid, uid);
   h5::Handle ids_ds = h5::create_strings(ctx, f, L::kIds, 4096);
   RaggedTable t("tokens", L::kTokenOffsets), w("words", L::kWordOffsets);
   t.create(ctx, f);
@@ -64,39 +65,48 @@ void StoreWriter::Impl::create_file(const std::string& tmp, const Manifest& m) {
   w.add_column(ctx, f, "subword_spans", L::kSubwordSpans, DType::i64, 2, small_opts(16));
 }
 
-void StoreWriter::Impl::open_file(const Manifest& m) {
-  file = h5::Handle(H5Fopen(ctx.file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+Manifest parse_manifest(const std::string& file, const std::string& json) {
+  Manifest fm;
+  try {
+    nlohmann::json mj = nlohmann::json::parse(json);  // named: items() would dangle on a temporary
+    for (const auto& [k, v] : mj.items()) fm[k] = v.get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where(file, std::string("attribute manifest_json malformed: ") + e.what()));
+  }
+  return fm;
+}
+
+void check_manifest(const std::string& file, const Manifest& m, const Manifest& fm,
+                    const std::vector<std::string>& ignore) {
+  std::map<std::string, int> keys;
+  for (const auto& kv : m) keys[kv.first] = 1;
+  for (const auto& kv : fm) keys[kv.first] = 1;
+  for (const auto& [k, unused] : keys) {
+    if (std::find(ignore.begin(), ignore.end(), k) != ignore.end()) continue;
+    auto a = m.find(k);
+    auto b = fm.find(k);
+    std::string here = a == m.end() ? "missing" : "'" + a->second + "'";
+    std::string there = b == fm.end() ? "missing" : "'" + b->second + "'";
+    if (here != there)
+      throw InputError(where(file, "manifest differs: field '" + k + "' is " + here + " here but " + there + " in the file"));
+  }
+}
+
+void StoreWriter::Impl::open_file(const Manifest& m, bool writable) {
+  file = h5::Handle(H5Fopen(ctx.file.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!file.valid()) ctx.bad_input("not an HDF5 file or corrupt");
-  disable_metadata_evictions(ctx, file);
+  if (writable) disable_metadata_evictions(ctx, file);
   if (H5Aexists(file, L::kAttrFormat) <= 0 || h5::attr_str(ctx, file, L::kAttrFormat) != L::kFormat)
     throw InputError(where(ctx.file, "not a probescope store (root attribute format missing)"));
   int64_t version = h5::attr_i64(ctx, file, L::kAttrVersion);
   if (version != L::kFormatVersion)
     throw InputError(where(ctx.file, "store format version " + std::to_string(version) + " (this build reads " +
                                          std::to_string(L::kFormatVersion) + ")"));
-  Manifest fm;
-  try {
-    nlohmann::json mj = nlohmann::json::parse(h5::attr_str(ctx, file, L::kAttrManifest));  // named: items() would dangle on a temporary
-    for (const auto& [k, v] : mj.items())
-      fm[k] = v.get<std::string>();
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where(ctx.file, std::string("attribute manifest_json malformed: ") + e.what()));
-  }
-  std::map<std::string, int> keys;
-  for (const auto& kv : m) keys[kv.first] = 1;
-  for (const auto& kv : fm) keys[kv.first] = 1;
-  for (const auto& [k, unused] : keys) {
-    if (std::find(opts.ignore_on_resume.begin(), opts.ignore_on_resume.end(), k) != opts.ignore_on_resume.end())
-      continue;
-    auto a = m.find(k);
-    auto b = fm.find(k);
-    std::string here = a == m.end() ? "missing" : "'" + a->second + "'";
-    std::string there = b == fm.end() ? "missing" : "'" + b->second + "'";
-    if (here != there)
-      throw InputError(where(ctx.file, "manifest differs: field '" + k + "' is " + here + " here but " + there +
-                                           " in the file"));
-  }
+  Manifest fm = parse_manifest(ctx.file, h5::attr_str(ctx, file, L::kAttrManifest));
+  check_manifest(ctx.file, m, fm, opts.ignore_on_resume);
   manifest = fm;
+  uid = H5Aexists(file, L::kAttrUid) > 0 ? h5::attr_str(ctx, file, L::kAttrUid) : "";
+  complete = h5::attr_i64(ctx, file, L::kAttrComplete) != 0;
   committed = samples = h5::attr_i64(ctx, file, L::kAttrCommitted);
   if (committed < 0) throw InputError(where(ctx.file, "committed_samples is negative"));
   ids = h5::open_dataset(ctx, file, L::kIds);
@@ -111,6 +121,7 @@ void StoreWriter::Impl::open_file(const Manifest& m) {
   words.open_column(ctx, file, "subword_spans", L::kSubwordSpans);
   schema = L::Schema::from_json(ctx.file, h5::attr_str(ctx, file, L::kAttrSchema));
   if (committed == 0 && !schema.empty()) {
+    if (!writable) throw RuntimeError(where(ctx.file, "uncommitted schema parts need a writable open"));
     // Parts created by a first batch that was never committed: drop them; the next first batch decides.
     for (const char* g : {"/acts", "/tables", "/syntax"})
       if (h5::exists(file, g) && H5Ldelete(file, g, H5P_DEFAULT) < 0) ctx.fail(std::string("delete ") + g);
@@ -173,6 +184,40 @@ void StoreWriter::Impl::create_schema_parts(const L::Schema& s) {
   schema_dirty = true;
 }
 
+void StoreWriter::Impl::create_new(const Manifest& m) {
+  // Built under a temporary name and renamed once complete, so `path` is never a half-made store. The
+  // journal is replaced only after the rename: until then an old journal still describes the old file.
+  std::string tmp = ctx.file + ".partial";
+  uid = new_uid();
+  create_file(tmp, m);
+  std::error_code ec;
+  std::filesystem::rename(tmp, ctx.file, ec);
+  if (ec) throw RuntimeError(where(ctx.file, "cannot rename " + tmp + ": " + ec.message()));
+  given = m;
+  open_file(m);
+  if (opts.journal) {
+    hash_all();
+    start_journal();
+  } else if (std::filesystem::exists(journal_path(ctx.file))) {
+    remove_journal(ctx.file);
+  }
+}
+
+void StoreWriter::Impl::reset_file() {
+  ids.reset();
+  c_vocab = Vocab();
+  u_vocab = Vocab();
+  tokens = RaggedTable("tokens", L::kTokenOffsets);
+  words = RaggedTable("words", L::kWordOffsets);
+  syntax = RaggedTable("syntax", L::kSyntaxOffsets);
+  extras.clear();
+  file.reset();  // last: every object of the file is closed by now, so HDF5 flushes and closes it at once
+  ids_hash = StreamHash();
+  schema = L::Schema();
+  schema_dirty = complete = read_only = false;
+  committed = samples = 0;
+}
+
 StoreWriter::StoreWriter(const std::string& path, const Manifest& manifest, const WriterOptions& opts)
     : impl_(std::make_unique<Impl>()) {
   auto lk = h5::lock();
@@ -182,15 +227,11 @@ StoreWriter::StoreWriter(const std::string& path, const Manifest& manifest, cons
   bool exists = std::filesystem::exists(path);
   if (exists && opts.mode == WriterOptions::Mode::create) throw InputError(where(path, "already exists"));
   if (!exists || opts.mode == WriterOptions::Mode::overwrite) {
-    std::string tmp = path + ".partial";
-    m.create_file(tmp, manifest);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw RuntimeError(where(path, "cannot rename " + tmp + ": " + ec.message()));
+    m.create_new(manifest);
   } else {
     m.resumed = true;
+    m.resume(manifest);
   }
-  m.open_file(manifest);
   if (m.schema_dirty) {
     h5::set_attr(m.ctx, m.file, L::kAttrSchema, m.schema.to_json());
     m.schema_dirty = false;
@@ -199,6 +240,11 @@ StoreWriter::StoreWriter(const std::string& path, const Manifest& manifest, cons
 
 StoreWriter::~StoreWriter() {
   auto lk = h5::lock();
+  try {
+    impl_->close_guarded();  // closing flushes HDF5's dirty metadata: guarded like a commit
+  } catch (const std::exception&) {
+    // A destructor cannot report; the handles close below and the next resume checks the file.
+  }
   impl_.reset();
 }
 
@@ -207,6 +253,7 @@ bool StoreWriter::resumed() const { return impl_->resumed; }
 int64_t StoreWriter::committed_samples() const { return impl_->committed; }
 int64_t StoreWriter::pending_samples() const { return impl_->samples - impl_->committed; }
 const Manifest& StoreWriter::manifest() const { return impl_->manifest; }
+const std::string& StoreWriter::recovery() const { return impl_->recovery; }
 
 void StoreWriter::append(const SnippetBatch& b) {
   auto lk = h5::lock();
@@ -214,6 +261,7 @@ void StoreWriter::append(const SnippetBatch& b) {
   if (m.finished) throw RuntimeError(where(m.ctx.file, "append after finish()"));
   if (m.broken) throw RuntimeError(where(m.ctx.file, "an earlier write failed; reopen the store to resume"));
   if (b.snippets.empty()) return;
+  if (m.read_only) m.make_writable();
   L::Schema bs = L::Schema::of_batch(b);
   for (const auto& [n, a] : b.acts) {
     L::check_name(m.ctx.file, "activation", n, true);

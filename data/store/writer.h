@@ -6,6 +6,7 @@
 //   w.finish();                                   // commit + root attribute complete = 1
 //
 // Rows appended but not committed are invisible to readers and are dropped when the file is resumed.
+// kill -9 at any moment is survived: resuming continues from the last durable commit (store.md).
 // The set of activations, tables and whether syntax is present is fixed by the first batch.
 #include <memory>
 #include <string>
@@ -26,6 +27,13 @@ struct WriterOptions {
   int64_t chunk_bytes = int64_t(1) << 20;  // target chunk size of activation datasets (rows per chunk derived)
   // Manifest keys not compared on resume (they legitimately differ between runs).
   std::vector<std::string> ignore_on_resume = {key::created_at};
+  // Keep the crash journal `<file>.commit` (store.md): per-commit row counts and XXH64 digests, and a
+  // marker around every flush, so a resume after kill -9 at any moment recovers. false = no journal
+  // (benchmarks only: a kill during commit can then leave a file that cannot be resumed).
+  bool journal = true;
+  // Fsync the journal on every update (power-loss durability of the journal itself; kill -9 safety
+  // needs only the atomic rename). HDF5 does not fsync the store either.
+  bool journal_fsync = false;
 };
 
 class StoreWriter {
@@ -43,6 +51,9 @@ class StoreWriter {
   int64_t committed_samples() const;   // the next snippet to extract after a resume
   int64_t pending_samples() const;     // appended since the last commit
   const Manifest& manifest() const;    // as stored in the file
+  // "" normally; after a resume that had to rebuild the file (a run killed inside a commit), the
+  // one-line account of what was kept, also printed on stderr.
+  const std::string& recovery() const;
 
   // Validates and writes one batch (InputError naming the snippet/column on inconsistent sizes).
   void append(const SnippetBatch& batch);

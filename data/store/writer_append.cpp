@@ -104,6 +104,9 @@ void StoreWriter::Impl::append_impl(const SnippetBatch& b) {
     int64_t n = int64_t(b.snippets.size());
     h5::set_rows(ctx, ids, samples + n);
     h5::write_strings(ctx, ids, samples, idv);
+    if (journaled)
+      for (const auto& s : idv) ids_hash.update_string(s);
+    for (RaggedTable* t : tables()) t->hashing = journaled;
     tokens.append(ctx, tcount, tcols);
     words.append(ctx, wcount, wcols);
     if (schema.syntax) syntax.append(ctx, scount, {{"d", &d}, {"c", &c}});
@@ -124,42 +127,58 @@ void StoreWriter::commit() {
   Impl& m = *impl_;
   if (m.finished) throw RuntimeError(where(m.ctx.file, "commit after finish()"));
   if (m.broken) throw RuntimeError(where(m.ctx.file, "an earlier write failed; reopen the store to resume"));
+  bool vocab_grew = false;
+  for (Vocab* v : {&m.c_vocab, &m.u_vocab}) vocab_grew |= int64_t(v->items.size()) != v->committed;
+  // Nothing new: no write at all (a finished store reopened to resume stays untouched).
+  if (m.read_only || (m.samples == m.committed && !m.schema_dirty && !vocab_grew)) return;
   try {
     for (Vocab* v : {&m.c_vocab, &m.u_vocab}) {
       if (!m.schema.syntax || int64_t(v->items.size()) == v->committed) continue;
       h5::set_rows(m.ctx, v->ds, int64_t(v->items.size()));
       std::vector<std::string> fresh(v->items.begin() + v->committed, v->items.end());
       h5::write_strings(m.ctx, v->ds, v->committed, fresh);
+      for (const auto& s : fresh) v->hash.update_string(s);
+      v->committed = int64_t(v->items.size());
     }
-    m.tokens.mark_committed(m.ctx);
-    m.words.mark_committed(m.ctx);
-    if (m.schema.syntax) m.syntax.mark_committed(m.ctx);
-    for (auto& [t, rt] : m.extras) rt.mark_committed(m.ctx);
+    for (RaggedTable* t : m.tables()) t->mark_committed(m.ctx);
     if (m.schema_dirty) h5::set_attr(m.ctx, m.file, L::kAttrSchema, m.schema.to_json());
     if (m.samples != m.committed) h5::set_attr(m.ctx, m.file, L::kAttrComplete, int64_t(0));
     h5::set_attr(m.ctx, m.file, L::kAttrCommitted, m.samples);
-    if (H5Fflush(m.file, H5F_SCOPE_LOCAL) < 0) m.ctx.fail("flush");
+    m.flush_guarded(m.journaled ? std::optional<CommitRecord>(m.record()) : std::nullopt);
   } catch (...) {
     m.broken = true;
     throw;
   }
   m.schema_dirty = false;
   m.committed = m.samples;
-  for (Vocab* v : {&m.c_vocab, &m.u_vocab}) v->committed = int64_t(v->items.size());
+  m.complete = false;
 }
 
 void StoreWriter::finish() {
   auto lk = h5::lock();
   commit();
   Impl& m = *impl_;
-  h5::set_attr(m.ctx, m.file, L::kAttrComplete, int64_t(1));
-  if (H5Fflush(m.file, H5F_SCOPE_LOCAL) < 0) m.ctx.fail("flush");
+  if (!m.read_only) {  // read_only: a finished store reopened and left untouched
+    try {
+      h5::set_attr(m.ctx, m.file, L::kAttrComplete, int64_t(1));
+      // The marker stays set through the close (closing may write metadata too); the journal is
+      // removed only once the file is closed: a finished store has no journal.
+      if (m.journaled) {
+        m.journal.flushing = true;
+        m.journal.pending.reset();
+        m.save_journal_now();
+      }
+      if (H5Fflush(m.file, H5F_SCOPE_LOCAL) < 0) m.ctx.fail("flush");
+      m.reset_file();
+      if (m.journaled) remove_journal(m.ctx.file);
+    } catch (...) {
+      m.broken = true;
+      throw;
+    }
+  }
+  m.reset_file();
+  m.journaled = false;
   m.finished = true;
-  // Close every handle now so the file is released (file last: it is declared first in Impl).
-  std::string path = m.ctx.file;
-  impl_ = std::make_unique<Impl>();
-  impl_->ctx.file = path;
-  impl_->finished = true;
 }
 
 }  // namespace ps::store
