@@ -123,6 +123,13 @@ void check_compatible(const AstProbeModel& m, const ProbeDataset& ds, const std:
     throw InputError(what + ": dataset (dim " + std::to_string(ds.dim) + ", |C| " + std::to_string(ds.n_c_labels) +
                      ", |U| " + std::to_string(ds.n_u_labels) + ") does not fit the probe (dim " +
                      std::to_string(m.dim) + ", |C| " + std::to_string(m.n_c) + ", |U| " + std::to_string(m.n_u) + ")");
+  // make_batch reads d, c, u and n_words×dim floats for every sample: sizes must hold (ids are not checked).
+  for (size_t i = 0; i < ds.samples.size(); ++i) {
+    const ProbeSample& s = ds.samples[i];
+    const size_t n = s.n_words > 0 ? static_cast<size_t>(s.n_words) : 0;
+    if (!n || s.vectors.size() != n * ds.dim || s.u.size() != n || s.d.size() != n - 1 || s.c.size() != n - 1)
+      throw InputError(what + ": sample " + std::to_string(i) + ": n_words, vectors and d/c/u sizes disagree");
+  }
 }
 
 }  // namespace

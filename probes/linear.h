@@ -3,6 +3,7 @@
 // optional L2 penalty, and the Hewitt & Liang (2019) control task / selectivity helper.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,17 @@ void validate(const TokenDataset& ds, const std::string& name);  // throws Input
 LinearFit train_linear_probe(const TokenDataset& train, const TokenDataset& valid, const LinearConfig& cfg);
 std::vector<int32_t> predict_linear(const LinearProbe& p, const TokenDataset& ds);
 double accuracy(const std::vector<int32_t>& pred, const std::vector<int32_t>& gold);
+
+// A fitted probe with its label names, layer and metadata. safetensors: "W" (dim × n_labels) and "b"
+// (n_labels), F32; __metadata__ "ps.format" = "linear-probe/1", "ps.layer", "ps.labels" (JSON list).
+struct SavedLinearProbe {
+  LinearProbe probe;
+  std::vector<std::string> labels;  // may be empty (ids only)
+  int layer = 0;
+  std::map<std::string, std::string> metadata;
+};
+void save_linear_probe(const std::string& path, const SavedLinearProbe& p);
+SavedLinearProbe load_linear_probe(const std::string& path);  // InputError("path: problem")
 
 // Control task: every word type gets one fixed label drawn from the empirical label distribution of
 // `reference_labels` (normally the train split). The draw depends only on (seed, type), so the same

@@ -1,28 +1,73 @@
-// Saving and loading a fitted AST-Probe as a safetensors file (readable by any safetensors reader).
-// Self-contained reader/writer so the probe file does not wait on other libraries.
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
+// Saving and loading fitted probes as safetensors files (readable by any safetensors reader): the
+// parameters as F32 tensors, vocabularies, layer and user metadata in __metadata__.
 #include <nlohmann/json.hpp>
 
 #include "models/util/error.h"
 #include "probes/ast_probe.h"
+#include "probes/linear.h"
+#include "probes/probe_file.h"
+#include "probes/structural.h"
 
 namespace ps::probes {
 
 namespace {
 
-constexpr const char* kFormat = "ast-probe/1";
+constexpr const char* kAstFormat = "ast-probe/1";
+constexpr const char* kStructuralFormat = "structural-probe/1";
+constexpr const char* kLinearFormat = "linear-probe/1";
 
-std::string le_u64(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  return s;
+const F32Tensor& tensor(const ProbeFile& f, const std::string& path, const char* name, size_t rank) {
+  const auto it = f.tensors.find(name);
+  if (it == f.tensors.end()) throw InputError(where(path, std::string("tensor '") + name + "' missing"));
+  if (it->second.shape.size() != rank)
+    throw InputError(where(path, std::string("tensor '") + name + "' must have " + std::to_string(rank) + " dimensions"));
+  return it->second;
 }
 
-// Our own keys; a user metadata key colliding with them is rejected rather than silently dropped.
-bool reserved(const std::string& k) { return k.rfind("ps.", 0) == 0; }
+const std::string& meta(const ProbeFile& f, const std::string& path, const char* key) {
+  const auto it = f.meta.find(key);
+  if (it == f.meta.end()) throw InputError(where(path, std::string("metadata '") + key + "' missing"));
+  return it->second;
+}
+
+int meta_int(const ProbeFile& f, const std::string& path, const char* key) {
+  const std::string& s = meta(f, path, key);
+  try {
+    size_t used = 0;
+    const int v = std::stoi(s, &used);
+    if (used == s.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError(where(path, std::string("metadata '") + key + "' is not an integer: '" + s + "'"));
+}
+
+std::vector<std::string> meta_strings(const ProbeFile& f, const std::string& path, const char* key) {
+  try {
+    return nlohmann::json::parse(meta(f, path, key)).get<std::vector<std::string>>();
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception&) {
+    throw InputError(where(path, std::string("metadata '") + key + "' is not a JSON list of strings"));
+  }
+}
+
+ProbeFile read_format(const std::string& path, const char* format) {
+  ProbeFile f = read_probe_file(path);
+  const auto it = f.meta.find("ps.format");
+  if (it == f.meta.end() || it->second != format)
+    throw InputError(where(path, std::string("not a ") + format + " file (ps.format is '" +
+                                     (it == f.meta.end() ? std::string() : it->second) + "')"));
+  return f;
+}
+
+ProbeFile start(const std::string& path, const char* format, int layer, const std::map<std::string, std::string>& user) {
+  check_user_metadata(path, user);
+  ProbeFile f;
+  f.meta = user;
+  f.meta["ps.format"] = format;
+  f.meta["ps.layer"] = std::to_string(layer);
+  return f;
+}
 
 }  // namespace
 
@@ -33,110 +78,102 @@ void save_ast_probe(const std::string& path, const SavedAstProbe& p) {
     throw InputError(where(path, "probe parameter sizes do not match dim/rank/vocabulary sizes"));
   if (p.vocab.c.labels.size() != static_cast<size_t>(m.n_c) || p.vocab.u.labels.size() != static_cast<size_t>(m.n_u))
     throw InputError(where(path, "vocabulary sizes do not match the probe's output sizes"));
-  nlohmann::json header = nlohmann::json::object();
-  nlohmann::json meta = nlohmann::json::object();
-  for (const auto& [k, v] : p.metadata) {
-    if (reserved(k)) throw InputError(where(path, "metadata key '" + k + "' is reserved"));
-    meta[k] = v;
-  }
-  meta["ps.format"] = kFormat;
-  meta["ps.layer"] = std::to_string(p.layer);
-  meta["ps.rank"] = std::to_string(m.rank);
-  meta["ps.c_vocab"] = nlohmann::json(p.vocab.c.labels).dump();
-  meta["ps.u_vocab"] = nlohmann::json(p.vocab.u.labels).dump();
-  meta["ps.c_empty"] = std::to_string(p.vocab.c.empty_id);
-  meta["ps.u_empty"] = std::to_string(p.vocab.u.empty_id);
-  meta["ps.sep"] = p.vocab.sep;
-  header["__metadata__"] = meta;
-  std::string data;
-  auto add = [&](const char* name, const std::vector<float>& v, int64_t r, int64_t c) {
-    const size_t begin = data.size();
-    data.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));  // little-endian host
-    header[name] = {{"dtype", "F32"}, {"shape", {r, c}}, {"data_offsets", {begin, data.size()}}};
-  };
-  add("P", m.P, m.dim, m.rank);  // name order == offset order, as the format's reference writer does
-  add("V_c", m.Vc, m.rank, m.n_c);
-  add("V_u", m.Vu, m.rank, m.n_u);
-  std::string h = header.dump();
-  h.append((8 - h.size() % 8) % 8, ' ');
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw RuntimeError(where(path, "cannot open for writing"));
-    f << le_u64(h.size()) << h << data;
-    f.flush();
-    if (!f) throw RuntimeError(where(path, "write failed"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw RuntimeError(where(path, "cannot rename temporary file"));
+  ProbeFile f = start(path, kAstFormat, p.layer, p.metadata);
+  f.meta["ps.rank"] = std::to_string(m.rank);
+  f.meta["ps.c_vocab"] = nlohmann::json(p.vocab.c.labels).dump();
+  f.meta["ps.u_vocab"] = nlohmann::json(p.vocab.u.labels).dump();
+  f.meta["ps.c_empty"] = std::to_string(p.vocab.c.empty_id);
+  f.meta["ps.u_empty"] = std::to_string(p.vocab.u.empty_id);
+  f.meta["ps.sep"] = p.vocab.sep;
+  f.tensors["P"] = {{m.dim, m.rank}, m.P};
+  f.tensors["V_c"] = {{m.rank, m.n_c}, m.Vc};
+  f.tensors["V_u"] = {{m.rank, m.n_u}, m.Vu};
+  write_probe_file(path, f);
 }
 
 SavedAstProbe load_ast_probe(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(where(path, "cannot open"));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string buf = ss.str();
-  if (buf.size() < 8) throw InputError(where(path, "too short for a safetensors header"));
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(buf[i])) << (8 * i);
-  if (n > buf.size() - 8) throw InputError(where(path, "header length " + std::to_string(n) + " exceeds file size"));
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(buf.substr(8, n));
-  } catch (const std::exception& e) {
-    throw InputError(where(path, std::string("header is not valid JSON: ") + e.what()));
-  }
-  const size_t data0 = 8 + n;
+  const ProbeFile f = read_format(path, kAstFormat);
   SavedAstProbe out;
-  try {
-    const auto& meta = header.at("__metadata__");
-    if (meta.value("ps.format", "") != kFormat) throw InputError(where(path, "not an AST-Probe file (ps.format)"));
-    for (const auto& [k, v] : meta.items())
-      if (!reserved(k)) out.metadata[k] = v.get<std::string>();
-    out.layer = std::stoi(meta.at("ps.layer").get<std::string>());
-    out.vocab.c.labels = nlohmann::json::parse(meta.at("ps.c_vocab").get<std::string>()).get<std::vector<std::string>>();
-    out.vocab.u.labels = nlohmann::json::parse(meta.at("ps.u_vocab").get<std::string>()).get<std::vector<std::string>>();
-    out.vocab.c.empty_id = std::stoi(meta.at("ps.c_empty").get<std::string>());
-    out.vocab.u.empty_id = std::stoi(meta.at("ps.u_empty").get<std::string>());
-    out.vocab.sep = meta.at("ps.sep").get<std::string>();
-    auto read = [&](const char* name, std::vector<float>& v, int64_t& rows, int64_t& cols) {
-      if (!header.contains(name)) throw InputError(where(path, std::string("tensor '") + name + "' missing"));
-      const auto& t = header.at(name);
-      if (t.at("dtype").get<std::string>() != "F32")
-        throw InputError(where(path, std::string("tensor '") + name + "': dtype must be F32"));
-      const auto shape = t.at("shape").get<std::vector<int64_t>>();
-      const auto off = t.at("data_offsets").get<std::vector<uint64_t>>();
-      if (shape.size() != 2 || shape[0] <= 0 || shape[1] <= 0 || off.size() != 2 || off[0] > off[1] ||
-          off[1] > buf.size() - data0 ||
-          off[1] - off[0] != static_cast<uint64_t>(shape[0]) * static_cast<uint64_t>(shape[1]) * sizeof(float))
-        throw InputError(where(path, std::string("tensor '") + name + "': bad shape or data_offsets"));
-      rows = shape[0];
-      cols = shape[1];
-      v.resize(static_cast<size_t>(rows * cols));
-      std::memcpy(v.data(), buf.data() + data0 + off[0], v.size() * sizeof(float));
-    };
-    AstProbeModel& m = out.model;
-    int64_t r0, c0, r1, c1, r2, c2;
-    read("P", m.P, r0, c0);
-    read("V_c", m.Vc, r1, c1);
-    read("V_u", m.Vu, r2, c2);
-    if (r1 != c0 || r2 != c0) throw InputError(where(path, "V_c/V_u rows do not equal P's columns (rank)"));
-    m.dim = static_cast<int>(r0);
-    m.rank = static_cast<int>(c0);
-    m.n_c = static_cast<int>(c1);
-    m.n_u = static_cast<int>(c2);
-    if (std::to_string(m.rank) != meta.at("ps.rank").get<std::string>())
-      throw InputError(where(path, "ps.rank disagrees with P's shape"));
-    if (out.vocab.c.labels.size() != static_cast<size_t>(m.n_c) || out.vocab.u.labels.size() != static_cast<size_t>(m.n_u))
-      throw InputError(where(path, "vocabulary sizes do not match V_c/V_u"));
-    if (out.vocab.c.empty_id < -1 || out.vocab.c.empty_id >= m.n_c || out.vocab.u.empty_id < -1 ||
-        out.vocab.u.empty_id >= m.n_u)
-      throw InputError(where(path, "<empty> label id out of range"));
-  } catch (const InputError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw InputError(where(path, std::string("malformed AST-Probe metadata: ") + e.what()));
-  }
+  out.metadata = user_metadata(f.meta);
+  out.layer = meta_int(f, path, "ps.layer");
+  out.vocab.c.labels = meta_strings(f, path, "ps.c_vocab");
+  out.vocab.u.labels = meta_strings(f, path, "ps.u_vocab");
+  out.vocab.c.empty_id = meta_int(f, path, "ps.c_empty");
+  out.vocab.u.empty_id = meta_int(f, path, "ps.u_empty");
+  out.vocab.sep = meta(f, path, "ps.sep");
+  const F32Tensor &P = tensor(f, path, "P", 2), &Vc = tensor(f, path, "V_c", 2), &Vu = tensor(f, path, "V_u", 2);
+  if (Vc.shape[0] != P.shape[1] || Vu.shape[0] != P.shape[1])
+    throw InputError(where(path, "V_c/V_u rows do not equal P's columns (rank)"));
+  AstProbeModel& m = out.model;
+  m.dim = static_cast<int>(P.shape[0]);
+  m.rank = static_cast<int>(P.shape[1]);
+  m.n_c = static_cast<int>(Vc.shape[1]);
+  m.n_u = static_cast<int>(Vu.shape[1]);
+  m.P = P.data, m.Vc = Vc.data, m.Vu = Vu.data;
+  if (meta_int(f, path, "ps.rank") != m.rank) throw InputError(where(path, "ps.rank disagrees with P's shape"));
+  if (out.vocab.c.labels.size() != static_cast<size_t>(m.n_c) || out.vocab.u.labels.size() != static_cast<size_t>(m.n_u))
+    throw InputError(where(path, "vocabulary sizes do not match V_c/V_u"));
+  if (out.vocab.c.empty_id < -1 || out.vocab.c.empty_id >= m.n_c || out.vocab.u.empty_id < -1 ||
+      out.vocab.u.empty_id >= m.n_u)
+    throw InputError(where(path, "<empty> label id out of range"));
+  return out;
+}
+
+void save_structural_probe(const std::string& path, const SavedStructuralProbe& p) {
+  const StructuralProbe& s = p.probe;
+  if (s.B.size() != static_cast<size_t>(s.rank) * s.dim || s.rank <= 0 || s.dim <= 0)
+    throw InputError(where(path, "structural probe B does not have rank x dim values"));
+  ProbeFile f = start(path, kStructuralFormat, p.layer, p.metadata);
+  f.meta["ps.kind"] = s.kind == StructuralKind::Distance ? "distance" : "depth";
+  f.meta["ps.rank"] = std::to_string(s.rank);
+  f.tensors["B"] = {{s.rank, s.dim}, s.B};
+  write_probe_file(path, f);
+}
+
+SavedStructuralProbe load_structural_probe(const std::string& path) {
+  const ProbeFile f = read_format(path, kStructuralFormat);
+  SavedStructuralProbe out;
+  out.metadata = user_metadata(f.meta);
+  out.layer = meta_int(f, path, "ps.layer");
+  const std::string& kind = meta(f, path, "ps.kind");
+  if (kind != "distance" && kind != "depth") throw InputError(where(path, "ps.kind must be distance or depth"));
+  out.probe.kind = kind == "distance" ? StructuralKind::Distance : StructuralKind::Depth;
+  const F32Tensor& B = tensor(f, path, "B", 2);
+  out.probe.rank = static_cast<int>(B.shape[0]);
+  out.probe.dim = static_cast<int>(B.shape[1]);
+  out.probe.B = B.data;
+  if (meta_int(f, path, "ps.rank") != out.probe.rank) throw InputError(where(path, "ps.rank disagrees with B's shape"));
+  return out;
+}
+
+void save_linear_probe(const std::string& path, const SavedLinearProbe& p) {
+  const LinearProbe& l = p.probe;
+  if (l.W.size() != static_cast<size_t>(l.dim) * l.n_labels || l.b.size() != static_cast<size_t>(l.n_labels) || l.dim <= 0 ||
+      l.n_labels <= 0)
+    throw InputError(where(path, "linear probe W/b sizes do not match dim and n_labels"));
+  if (!p.labels.empty() && p.labels.size() != static_cast<size_t>(l.n_labels))
+    throw InputError(where(path, "label names do not match n_labels"));
+  ProbeFile f = start(path, kLinearFormat, p.layer, p.metadata);
+  f.meta["ps.labels"] = nlohmann::json(p.labels).dump();
+  f.tensors["W"] = {{l.dim, l.n_labels}, l.W};
+  f.tensors["b"] = {{l.n_labels}, l.b};
+  write_probe_file(path, f);
+}
+
+SavedLinearProbe load_linear_probe(const std::string& path) {
+  const ProbeFile f = read_format(path, kLinearFormat);
+  SavedLinearProbe out;
+  out.metadata = user_metadata(f.meta);
+  out.layer = meta_int(f, path, "ps.layer");
+  out.labels = meta_strings(f, path, "ps.labels");
+  const F32Tensor &W = tensor(f, path, "W", 2), &b = tensor(f, path, "b", 1);
+  if (b.shape[0] != W.shape[1]) throw InputError(where(path, "b's length differs from W's columns"));
+  out.probe.dim = static_cast<int>(W.shape[0]);
+  out.probe.n_labels = static_cast<int>(W.shape[1]);
+  out.probe.W = W.data;
+  out.probe.b = b.data;
+  if (!out.labels.empty() && out.labels.size() != static_cast<size_t>(out.probe.n_labels))
+    throw InputError(where(path, "ps.labels does not match W's columns"));
   return out;
 }
 

@@ -4,6 +4,7 @@
 // Plain C++ interface; LibTorch stays inside structural.cpp.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,6 +68,17 @@ double structural_loss(const StructuralProbe& p, const StructuralDataset& ds, in
 // Distance probe: one n×n row-major matrix per sample; depth probe: one n-vector per sample.
 std::vector<std::vector<double>> predict_structural(const StructuralProbe& p, const StructuralDataset& ds,
                                                     int batch_size = 20);
+
+// A fitted probe with its layer and free-form metadata. safetensors: tensor "B" (rank × dim, F32);
+// __metadata__ "ps.format" = "structural-probe/1", "ps.kind" (distance|depth), "ps.layer", "ps.rank",
+// user keys as given (keys starting with "ps." are reserved). Written atomically.
+struct SavedStructuralProbe {
+  StructuralProbe probe;
+  int layer = 0;
+  std::map<std::string, std::string> metadata;
+};
+void save_structural_probe(const std::string& path, const SavedStructuralProbe& p);
+SavedStructuralProbe load_structural_probe(const std::string& path);  // InputError("path: problem")
 
 // ---- metrics (structural_metrics.cpp), pure functions ----
 

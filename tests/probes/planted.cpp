@@ -83,14 +83,11 @@ std::string expanded_bracket(const PTree& t, const DecodeVocab& vocab) {
   return f(t.root);
 }
 
-namespace {
-// Random orthogonal dim × dim matrix (rows), seeded.
 std::vector<float> random_orthogonal(int dim, uint64_t seed) {
   at::manual_seed(seed);
   const at::Tensor q = std::get<0>(at::linalg_qr(at::randn({dim, dim}, at::kDouble))).to(at::kFloat).contiguous();
   return std::vector<float>(q.data_ptr<float>(), q.data_ptr<float>() + dim * dim);
 }
-}  // namespace
 
 ProbeDataset planted_dataset(const PlantedOptions& o, uint64_t embed_seed) {
   const DecodeVocab vocab = planted_vocab();

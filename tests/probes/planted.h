@@ -35,6 +35,9 @@ void tree_to_dcu(const PTree& t, std::vector<int32_t>& d, std::vector<int32_t>& 
 // Bracket string of the fully expanded tree built directly from the tree structure.
 std::string expanded_bracket(const PTree& t, const DecodeVocab& vocab);
 
+// Random orthogonal dim × dim matrix, row-major, seeded (the embeddings below use its columns).
+std::vector<float> random_orthogonal(int dim, uint64_t seed);
+
 struct PlantedOptions {
   int n_samples = 400;
   int min_leaves = 10, max_leaves = 30;

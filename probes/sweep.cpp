@@ -1,0 +1,196 @@
+// The sweep loop: stores → layers (one read each) → k → seeds → real/control. Fits already in
+// results.json are skipped, and a store or layer whose fits are all done is not even read.
+#include "probes/sweep.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "data/store/reader.h"
+#include "probes/sweep_internal.h"
+
+namespace ps::probes {
+
+const char* kind_name(ProbeKind k) {
+  switch (k) {
+    case ProbeKind::ast: return "ast";
+    case ProbeKind::distance: return "distance";
+    case ProbeKind::depth: return "depth";
+    case ProbeKind::linear: return "linear";
+  }
+  return "?";
+}
+
+ProbeKind parse_kind(const std::string& name) {
+  for (ProbeKind k : {ProbeKind::ast, ProbeKind::distance, ProbeKind::depth, ProbeKind::linear})
+    if (name == kind_name(k)) return k;
+  throw InputError("probe: unknown probe '" + name + "' (ast, distance, depth or linear)");
+}
+
+std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoi(part, &used));
+      if (used != part.size()) throw std::invalid_argument(part);
+    } catch (const std::exception&) {
+      throw InputError(flag + ": '" + part + "' is not an integer");
+    }
+  }
+  if (out.empty()) throw InputError(flag + ": empty list");
+  return out;
+}
+
+namespace {
+
+struct StorePlan {
+  std::string path, model, language;
+  std::vector<int> layers;
+};
+
+// File-name-safe form of a model label or language.
+std::string safe(const std::string& s) {
+  std::string out;
+  for (char ch : s) out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-') ? ch : '_';
+  return out.empty() ? "model" : out;
+}
+
+template <class T>
+std::vector<T> unique(const std::vector<T>& v) {
+  std::vector<T> out;
+  for (const T& x : v)
+    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  return out;
+}
+
+}  // namespace
+
+SweepResult run_probe_sweep(const SweepOptions& opt) {
+  using namespace sweep;
+  const Settings settings = resolve(opt);
+  if (opt.stores.empty()) throw InputError("probe: give at least one --store");
+  if (opt.seeds.empty()) throw InputError("probe: --seeds is empty");
+  if (opt.control && opt.kind == ProbeKind::distance)
+    throw InputError("probe distance: --control is not defined for the distance probe (use it with ast, depth, linear)");
+  const std::vector<int> ks = opt.kind == ProbeKind::linear ? std::vector<int>{0} : unique(opt.ks);
+  if (ks.empty()) throw InputError("probe: --k is empty");
+  for (int k : ks)
+    if (k < 0 || (k == 0 && opt.kind == ProbeKind::ast))
+      throw InputError("probe: --k " + std::to_string(k) + ": must be positive (structural probes: 0 = full rank)");
+  const std::vector<uint64_t> seeds = unique(opt.seeds);
+  const std::vector<bool> tasks = opt.control ? std::vector<bool>{false, true} : std::vector<bool>{false};
+
+  // Plan first (manifests and layer lists only), so a bad store or layer fails before any training.
+  std::vector<StorePlan> plans;
+  std::set<std::pair<std::string, std::string>> seen;
+  int64_t total = 0;
+  for (const std::string& path : opt.stores) {
+    const store::StoreReader r(path);
+    StorePlan p{path, "", "", resolve_layers(opt.layers, r.layers(store::Rows::words), path, hidden_states_count(r))};
+    const auto& m = r.manifest();
+    const auto label = m.find("model_label");
+    p.model = label != m.end() && !label->second.empty() ? label->second : std::filesystem::path(path).stem().string();
+    const auto lang = m.find("language");
+    p.language = lang != m.end() ? lang->second : "";
+    if (!seen.insert({p.model, p.language}).second)
+      throw InputError(where(path, "model '" + p.model + "' with language '" + p.language +
+                                       "' is already given by another --store (set model_label to tell them apart)"));
+    total += static_cast<int64_t>(p.layers.size() * ks.size() * seeds.size() * tasks.size());
+    plans.push_back(std::move(p));
+  }
+  Results results(opt.out_dir, settings_json(opt, settings), opt.kind);
+  if (opt.progress) opt.progress->set_total(total);
+  auto pending = [&](const StorePlan& p, int layer) {
+    int n = 0;
+    for (int k : ks)
+      for (uint64_t seed : seeds)
+        for (bool control : tasks) n += !results.has(Results::key(p.model, p.language, layer, k, seed, control));
+    return n;
+  };
+
+  LabelOptions lo;
+  lo.syntax = opt.kind == ProbeKind::ast || opt.kind == ProbeKind::linear;
+  lo.types = opt.control || opt.kind == ProbeKind::linear;
+  lo.depths = opt.kind == ProbeKind::depth;
+  lo.distances = opt.kind == ProbeKind::distance;
+  SweepResult out;
+  out.results_json = results.json_path(), out.results_csv = results.csv_path(), out.summary_csv = results.summary_path();
+  int64_t done = 0;
+  for (const StorePlan& plan : plans) {
+    int store_pending = 0;
+    for (int layer : plan.layers) store_pending += pending(plan, layer);
+    const int64_t store_fits = static_cast<int64_t>(plan.layers.size() * ks.size() * seeds.size() * tasks.size());
+    if (store_pending == 0) {
+      out.fits_skipped += static_cast<int>(store_fits);
+      done += store_fits;
+      if (opt.progress) opt.progress->advance(store_fits);
+      continue;
+    }
+    const store::StoreReader reader(plan.path);
+    const StoreLabels labels = read_store_labels(reader, opt.split, lo);
+    for (int k = 0; k < 3; ++k)
+      if (labels.snippets[k].empty())
+        throw InputError(where(plan.path, std::string("the ") + split_name(static_cast<Split>(k)) + " split is empty (" +
+                                              std::to_string(labels.n_samples) + " snippets; adjust --split)"));
+    for (int layer : plan.layers) {
+      const int64_t layer_fits = static_cast<int64_t>(ks.size() * seeds.size() * tasks.size());
+      if (pending(plan, layer) == 0) {
+        out.fits_skipped += static_cast<int>(layer_fits);
+        done += layer_fits;
+        if (opt.progress) opt.progress->advance(layer_fits);
+        continue;
+      }
+      if (opt.progress && opt.progress->cancelled()) throw SweepCancelled();
+      LayerSplits splits = read_layer(reader, labels, layer);
+      LayerData data = make_layer_data(opt.kind, splits, labels);
+      for (int k : ks)
+        for (uint64_t seed : seeds)
+          for (bool control : tasks) {
+            ++done;
+            if (results.has(Results::key(plan.model, plan.language, layer, k, seed, control))) {
+              ++out.fits_skipped;
+              if (opt.progress) opt.progress->advance(1);
+              continue;
+            }
+            if (opt.progress && opt.progress->cancelled()) throw SweepCancelled();
+            const std::string name = safe(plan.model) + (plan.language.empty() ? "" : "-" + safe(plan.language)) + "_L" +
+                                     std::to_string(layer) + "_k" + std::to_string(k) + "_s" + std::to_string(seed) +
+                                     (control ? "_control" : "") + ".safetensors";
+            FitRequest req;
+            req.k = k, req.seed = seed, req.control = control;
+            req.probe_path = (std::filesystem::path(opt.out_dir) / "probes" / name).string();
+            req.metadata = {{"probe", kind_name(opt.kind)}, {"model", plan.model},
+                            {"language", plan.language},   {"store", plan.path},
+                            {"k", std::to_string(k)},      {"seed", std::to_string(seed)},
+                            {"task", control ? "control" : "real"},
+                            {"settings", settings_json(opt, settings).dump()}};
+            nlohmann::json row = fit_one(data, labels, settings, req, opt);
+            row["model"] = plan.model, row["language"] = plan.language, row["store"] = plan.path;
+            row["layer"] = layer, row["k"] = k, row["seed"] = seed, row["task"] = control ? "control" : "real";
+            row["probe"] = "probes/" + name;
+            results.add(row);
+            ++out.fits_trained;
+            if (opt.progress) opt.progress->advance(1);
+            if (opt.log) {
+              char buf[320];
+              const char* metric = main_metric(opt.kind);
+              std::snprintf(buf, sizeof buf, "[%lld/%lld] %s%s%s L%d k%d s%llu %s: %s %.4f (%d epochs, %.1f s)",
+                            static_cast<long long>(done), static_cast<long long>(total), plan.model.c_str(),
+                            plan.language.empty() ? "" : " ", plan.language.c_str(), layer, k,
+                            static_cast<unsigned long long>(seed), control ? "control" : "real", metric,
+                            row[metric].is_number() ? row[metric].get<double>() : 0.0, row["epochs"].get<int>(),
+                            row["seconds"].get<double>());
+              opt.log(buf);
+            }
+          }
+    }
+  }
+  return out;
+}
+
+}  // namespace ps::probes

@@ -1,0 +1,59 @@
+#pragma once
+// A probe sweep over stores × layers × k × seeds (× real/control), straight from HDF5 stores: each
+// store's labels are read once, each layer's vectors once and shared by every k and seed. Results go
+// to OUT/results.json + results.csv (one row per fit), OUT/summary.csv (mean/std over seeds) and
+// OUT/probes/*.safetensors, all written atomically after every fit; a rerun with the same settings
+// skips the fits already in results.json (resume after Ctrl-C or kill).
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/util/error.h"
+#include "models/util/progress.h"
+#include "probes/store_data.h"
+
+namespace ps::probes {
+
+enum class ProbeKind { ast, distance, depth, linear };
+const char* kind_name(ProbeKind k);
+ProbeKind parse_kind(const std::string& name);  // InputError on anything else
+
+struct SweepOptions {
+  ProbeKind kind = ProbeKind::ast;
+  std::vector<std::string> stores;
+  std::string layers = "all";      // "all", "0,4,8", "-1" (negative: from the end of the stored layers)
+  std::vector<int> ks = {128};     // AST-Probe: rank of P; distance/depth: rank of B (0 = full); linear: ignored
+  std::vector<uint64_t> seeds = {1};
+  std::string out_dir;
+  // Also fit the control task (labels shuffled per word type, control.h; linear and depth: a fixed
+  // control label per word type, Hewitt & Liang). Its seed is the fit's seed. Not defined for distance.
+  bool control = false;
+  int epochs = 0, batch_size = 0, patience = 0;  // 0 = the probe kind's default (spec ast-probe.md)
+  double lr = 0;                                 // 0 = 1e-3
+  int threads = 0;                               // > 0: intra-op threads for training
+  SplitOptions split;
+  bool log_epochs = false;                       // one log line per epoch
+  Progress* progress = nullptr;                  // advanced once per fit; cancel() stops at the next epoch
+  std::function<void(const std::string&)> log;   // one line per fit (and per epoch with log_epochs)
+};
+
+struct SweepResult {
+  int fits_trained = 0, fits_skipped = 0;
+  std::string results_json, results_csv, summary_csv;
+};
+
+// Thrown when options.progress was cancelled; everything finished before is saved.
+class SweepCancelled : public RuntimeError {
+ public:
+  SweepCancelled() : RuntimeError("cancelled; rerun the same command to resume") {}
+};
+
+// Throws InputError for bad options, unreadable stores, or an OUT/results.json written with different
+// settings (kind, epochs, batch size, lr, patience, split) — resuming must not mix settings.
+SweepResult run_probe_sweep(const SweepOptions& opt);
+
+// "1,2,3" → {1,2,3}; InputError names the flag on malformed input.
+std::vector<int> parse_int_list(const std::string& text, const std::string& flag);
+
+}  // namespace ps::probes

@@ -1,0 +1,77 @@
+#pragma once
+// Internal pieces of run_probe_sweep (sweep*.cpp only): resolved training settings, one layer's
+// datasets with their control labels, one fit, and the results files.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "probes/linear.h"
+#include "probes/structural.h"
+#include "probes/sweep.h"
+
+namespace ps::probes::sweep {
+
+struct Settings {
+  ProbeKind kind = ProbeKind::ast;
+  int epochs = 20, batch_size = 32, patience = 5;
+  double lr = 1e-3;
+  int threads = 0;
+};
+Settings resolve(const SweepOptions& o);
+// What must match for a rerun to reuse rows (threads and the lists of stores/layers/k/seeds need not).
+nlohmann::json settings_json(const SweepOptions& o, const Settings& s);
+
+// One layer of one store, as every fit of that layer uses it.
+struct LayerData {
+  ProbeKind kind = ProbeKind::ast;
+  int layer = 0;
+  ProbeDataset ast[3];
+  StructuralDataset structural[3];
+  TokenDataset tokens[3];
+  std::vector<std::vector<int32_t>> types[3];  // per split, per snippet
+};
+LayerData make_layer_data(ProbeKind kind, LayerSplits& splits, const StoreLabels& labels);
+
+struct FitRequest {
+  int k = 0;
+  uint64_t seed = 0;
+  bool control = false;
+  std::string probe_path;                        // where the fitted probe is saved
+  std::map<std::string, std::string> metadata;  // stored in the probe file
+};
+
+// Trains on train, selects on valid, evaluates on test; saves the probe; returns the row's metrics
+// (plus epochs, best_epoch, seconds, sizes and, for ast/linear, per_label recall).
+nlohmann::json fit_one(LayerData& data, const StoreLabels& labels, const Settings& s, const FitRequest& req,
+                       const SweepOptions& opt);
+
+// Metric columns of results.csv per kind, and the one selectivity is computed on.
+const std::vector<std::string>& metric_columns(ProbeKind kind);
+const char* main_metric(ProbeKind kind);
+
+// OUT/results.json, results.csv, summary.csv. Loading checks the settings; every add() rewrites all
+// three files atomically.
+class Results {
+ public:
+  Results(const std::string& out_dir, const nlohmann::json& settings, ProbeKind kind);
+  static std::string key(const std::string& model, const std::string& language, int layer, int k, uint64_t seed,
+                         bool control);
+  bool has(const std::string& key) const { return keys_.count(key) > 0; }
+  void add(nlohmann::json row);
+  const std::string& json_path() const { return json_path_; }
+  const std::string& csv_path() const { return csv_path_; }
+  const std::string& summary_path() const { return summary_path_; }
+
+ private:
+  void write() const;
+  std::string dir_, json_path_, csv_path_, summary_path_;
+  nlohmann::json settings_;
+  ProbeKind kind_;
+  std::vector<nlohmann::json> rows_;
+  std::set<std::string> keys_;
+};
+
+}  // namespace ps::probes::sweep

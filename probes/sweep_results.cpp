@@ -1,0 +1,195 @@
+// Results of a sweep: settings resolution, the resume check, and the three output files.
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "models/util/files.h"
+#include "probes/sweep_internal.h"
+
+namespace ps::probes::sweep {
+
+namespace {
+constexpr const char* kFormat = "probescope-probe-results/1";
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string csv_field(const nlohmann::json& v) {
+  if (v.is_null()) return "";
+  if (v.is_number_float()) return num(v.get<double>());
+  if (v.is_number()) return v.dump();
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+
+double as_double(const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); }
+}  // namespace
+
+Settings resolve(const SweepOptions& o) {
+  Settings s;
+  s.kind = o.kind;
+  switch (o.kind) {  // defaults of the probe configs (spec ast-probe.md §2, §6)
+    case ProbeKind::ast: s.epochs = 20, s.batch_size = 32, s.patience = 5; break;
+    case ProbeKind::distance:
+    case ProbeKind::depth: s.epochs = 30, s.batch_size = 20, s.patience = 5; break;
+    case ProbeKind::linear: s.epochs = 20, s.batch_size = 256, s.patience = 3; break;
+  }
+  if (o.epochs < 0 || o.batch_size < 0 || o.patience < 0 || o.lr < 0 || o.threads < 0)
+    throw InputError("probe: --epochs, --batch-size, --patience, --lr and --threads must not be negative");
+  if (o.epochs) s.epochs = o.epochs;
+  if (o.batch_size) s.batch_size = o.batch_size;
+  if (o.patience) s.patience = o.patience;
+  if (o.lr > 0) s.lr = o.lr;
+  s.threads = o.threads;
+  return s;
+}
+
+nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
+  return {{"kind", kind_name(s.kind)},
+          {"epochs", s.epochs},
+          {"batch_size", s.batch_size},
+          {"patience", s.patience},
+          {"lr", s.lr},
+          {"split", o.split.corpus ? nlohmann::json("corpus") : nlohmann::json({o.split.train, o.split.valid, o.split.test})},
+          {"split_seed", o.split.seed},
+          {"max_split_sizes", {o.split.max_train, o.split.max_valid, o.split.max_test}}};
+}
+
+const std::vector<std::string>& metric_columns(ProbeKind kind) {
+  static const std::vector<std::string> ast = {"f1_macro",  "precision_macro", "recall_macro", "f1_micro",
+                                               "precision_micro", "recall_micro", "c_accuracy", "u_accuracy"};
+  static const std::vector<std::string> distance = {"uuas", "spearman", "n_lengths"};
+  static const std::vector<std::string> depth = {"root_accuracy", "spearman", "n_lengths"};
+  static const std::vector<std::string> linear = {"accuracy"};
+  switch (kind) {
+    case ProbeKind::ast: return ast;
+    case ProbeKind::distance: return distance;
+    case ProbeKind::depth: return depth;
+    case ProbeKind::linear: return linear;
+  }
+  return ast;
+}
+
+const char* main_metric(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::ast: return "f1_macro";
+    case ProbeKind::distance: return "uuas";
+    case ProbeKind::depth: return "spearman";
+    case ProbeKind::linear: return "accuracy";
+  }
+  return "";
+}
+
+Results::Results(const std::string& out_dir, const nlohmann::json& settings, ProbeKind kind)
+    : dir_(out_dir), settings_(settings), kind_(kind) {
+  namespace fs = std::filesystem;
+  if (out_dir.empty()) throw InputError("probe: --out is required");
+  std::error_code ec;
+  fs::create_directories(fs::path(out_dir) / "probes", ec);
+  if (ec) throw RuntimeError(where(out_dir, "cannot create directory: " + ec.message()));
+  json_path_ = (fs::path(out_dir) / "results.json").string();
+  csv_path_ = (fs::path(out_dir) / "results.csv").string();
+  summary_path_ = (fs::path(out_dir) / "summary.csv").string();
+  if (!file_exists(json_path_)) return;
+  nlohmann::json old;
+  try {
+    old = nlohmann::json::parse(read_file(json_path_));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where(json_path_, std::string("not valid JSON: ") + e.what()));
+  }
+  if (!old.is_object() || old.value("format", "") != kFormat || !old.contains("rows") || !old["rows"].is_array())
+    throw InputError(where(json_path_, "not a probescope probe results file"));
+  const nlohmann::json& was = old["settings"];
+  for (const auto& [k, v] : settings_.items())
+    if (!was.contains(k) || was[k] != v)
+      throw InputError(where(json_path_, "written with different settings (" + k + " is " + v.dump() + " here but " +
+                                             (was.contains(k) ? was[k].dump() : "absent") +
+                                             " in the file); use another --out or the same settings"));
+  for (const auto& row : old["rows"]) {
+    rows_.push_back(row);
+    keys_.insert(key(row.at("model"), row.at("language"), row.at("layer"), row.at("k"), row.at("seed"),
+                     row.at("task") == "control"));
+  }
+}
+
+std::string Results::key(const std::string& model, const std::string& language, int layer, int k, uint64_t seed,
+                         bool control) {
+  return model + "\x1f" + language + "\x1f" + std::to_string(layer) + "\x1f" + std::to_string(k) + "\x1f" +
+         std::to_string(seed) + "\x1f" + (control ? "control" : "real");
+}
+
+void Results::add(nlohmann::json row) {
+  keys_.insert(key(row.at("model"), row.at("language"), row.at("layer"), row.at("k"), row.at("seed"),
+                   row.at("task") == "control"));
+  rows_.push_back(std::move(row));
+  write();
+}
+
+void Results::write() const {
+  nlohmann::json doc = {{"format", kFormat}, {"settings", settings_}, {"rows", rows_}};
+  const std::vector<std::string>& metrics = metric_columns(kind_);
+  const std::vector<std::string> head = {"model", "language", "store", "layer", "k", "seed", "task"};
+  const std::vector<std::string> tail = {"epochs", "best_epoch", "seconds", "n_train", "n_valid", "n_test", "probe"};
+  std::ostringstream csv;
+  std::string sep;
+  for (const auto* cols : {&head, &metrics, &tail})
+    for (const auto& c : *cols) csv << sep << c, sep = ",";
+  csv << "\n";
+  for (const auto& row : rows_) {
+    sep.clear();
+    for (const auto* cols : {&head, &metrics, &tail})
+      for (const auto& c : *cols) csv << sep << csv_field(row.contains(c) ? row[c] : nlohmann::json()), sep = ",";
+    csv << "\n";
+  }
+  // Summary: mean and sample std over seeds per (model, language, layer, k, task).
+  using Group = std::tuple<std::string, std::string, int, int, std::string>;
+  std::map<Group, std::vector<const nlohmann::json*>> groups;
+  for (const auto& row : rows_)
+    groups[{row.at("model"), row.at("language"), row.at("layer"), row.at("k"), row.at("task")}].push_back(&row);
+  auto stats = [](const std::vector<const nlohmann::json*>& rows, const std::string& col) {
+    std::vector<double> v;
+    for (const auto* r : rows)
+      if (r->contains(col) && std::isfinite(as_double((*r)[col]))) v.push_back(as_double((*r)[col]));
+    if (v.empty()) return std::make_pair(std::nan(""), std::nan(""));
+    double mean = 0, var = 0;
+    for (double x : v) mean += x;
+    mean /= static_cast<double>(v.size());
+    for (double x : v) var += (x - mean) * (x - mean);
+    return std::make_pair(mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0);
+  };
+  std::ostringstream sum;
+  sum << "model,language,layer,k,task,n_seeds";
+  std::vector<std::string> cols = metrics;
+  cols.insert(cols.end(), {"epochs", "seconds"});
+  for (const auto& c : cols) sum << "," << c << "_mean," << c << "_std";
+  sum << ",selectivity\n";
+  for (const auto& [g, rows] : groups) {
+    const auto& [model, language, layer, k, task] = g;
+    sum << csv_field(model) << "," << csv_field(language) << "," << layer << "," << k << "," << task << ","
+        << rows.size();
+    for (const auto& c : cols) {
+      const auto [m, s] = stats(rows, c);
+      sum << "," << num(m) << "," << num(s);
+    }
+    // Selectivity (Hewitt & Liang): the main metric minus the control task's, on the real rows.
+    std::string sel;
+    const auto ctrl = groups.find({model, language, layer, k, "control"});
+    if (task == "real" && ctrl != groups.end())
+      sel = num(stats(rows, main_metric(kind_)).first - stats(ctrl->second, main_metric(kind_)).first);
+    sum << "," << sel << "\n";
+  }
+  write_file_atomic(json_path_, doc.dump(1) + "\n");
+  write_file_atomic(csv_path_, csv.str());
+  write_file_atomic(summary_path_, sum.str());
+}
+
+}  // namespace ps::probes::sweep
