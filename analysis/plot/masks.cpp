@@ -1,0 +1,145 @@
+#include "analysis/plot/masks.h"
+
+#include <map>
+
+#include "models/util/error.h"
+
+namespace ps::plot {
+
+namespace {
+
+int64_t parse_count(const std::string& mode, const std::string& part, int64_t min) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(part, &used);
+    if (used == part.size() && v >= min) return v;
+  } catch (const std::exception&) {
+  }
+  throw InputError("mask mode '" + mode + "': '" + part + "' is not an integer >= " + std::to_string(min));
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t at = s.find(sep, start);
+    out.push_back(s.substr(start, at - start));
+    if (at == std::string::npos) return out;
+    start = at + 1;
+  }
+}
+
+}  // namespace
+
+MaskMode parse_mask_mode(const std::string& text) {
+  MaskMode m;
+  const auto parts = split(text, ':');
+  const std::string& head = parts[0];
+  const auto bad = [&] {
+    return InputError("mask mode '" + text +
+                      "': expected causal, bidirectional, packed:LEN,LEN,…[:bidirectional], lm-infinite:G:L or "
+                      "window:W[:bidirectional]");
+  };
+  if (head == "causal" && parts.size() == 1) {
+    m.kind = MaskMode::causal;
+  } else if (head == "bidirectional" && parts.size() == 1) {
+    m.kind = MaskMode::bidirectional;
+  } else if (head == "packed" && (parts.size() == 2 || parts.size() == 3)) {
+    m.kind = MaskMode::causal;
+    if (parts.size() == 3) {
+      if (parts[2] != "bidirectional" && parts[2] != "causal") throw bad();
+      if (parts[2] == "bidirectional") m.kind = MaskMode::bidirectional;
+    }
+    for (const auto& len : split(parts[1], ',')) m.packed.push_back(parse_count(text, len, 1));
+  } else if (head == "lm-infinite" && parts.size() == 3) {
+    m.kind = MaskMode::lm_infinite;
+    m.n_global = parse_count(text, parts[1], 0);
+    m.local = parse_count(text, parts[2], 1);
+  } else if (head == "window" && (parts.size() == 2 || parts.size() == 3)) {
+    m.kind = MaskMode::sliding_window;
+    m.window = parse_count(text, parts[1], 1);
+    if (parts.size() == 3) {
+      if (parts[2] != "bidirectional" && parts[2] != "causal") throw bad();
+      m.causal_window = parts[2] == "causal";
+    }
+  } else {
+    throw bad();
+  }
+  return m;
+}
+
+std::string describe(const MaskMode& m) {
+  std::string s;
+  switch (m.kind) {
+    case MaskMode::causal: s = "causal"; break;
+    case MaskMode::bidirectional: s = "bidirectional"; break;
+    case MaskMode::lm_infinite:
+      s = "LM-Infinite \u039b (n_global=" + std::to_string(m.n_global) + ", L_local=" + std::to_string(m.local) + ")";
+      break;
+    case MaskMode::sliding_window:
+      s = std::string(m.causal_window ? "causal" : "symmetric") + " window (W=" + std::to_string(m.window) + ")";
+      break;
+  }
+  if (!m.packed.empty()) s = "prepacked " + s + " (" + std::to_string(m.packed.size()) + " sequences)";
+  return s;
+}
+
+std::vector<int64_t> segment_ids(const MaskMode& m, int64_t n) {
+  if (n < 0) throw InputError("mask: n must be >= 0");
+  if (m.packed.empty()) return std::vector<int64_t>(size_t(n), 0);
+  std::vector<int64_t> seg;
+  seg.reserve(size_t(n));
+  for (size_t k = 0; k < m.packed.size(); ++k) {
+    for (int64_t t = 0; t < m.packed[k]; ++t) seg.push_back(int64_t(k));
+  }
+  if (int64_t(seg.size()) > n)
+    throw InputError("mask: packed lengths sum to " + std::to_string(seg.size()) + " > n = " + std::to_string(n));
+  seg.resize(size_t(n), -1);
+  return seg;
+}
+
+std::vector<uint8_t> mask_matrix(const std::vector<int64_t>& seg, const MaskMode& m) {
+  const size_t n = seg.size();
+  // Within-segment position: how many earlier positions share the segment (ids need not be contiguous).
+  std::vector<int64_t> pos(n, 0);
+  std::map<int64_t, int64_t> seen;
+  for (size_t i = 0; i < n; ++i) pos[i] = seg[i] >= 0 ? seen[seg[i]]++ : 0;
+  std::vector<uint8_t> out(n * n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < n; ++j) {
+      if (seg[i] < 0 || seg[i] != seg[j]) continue;
+      const int64_t pi = pos[i], pj = pos[j];
+      bool ok = false;
+      switch (m.kind) {
+        case MaskMode::causal: ok = pj <= pi; break;
+        case MaskMode::bidirectional: ok = true; break;
+        case MaskMode::lm_infinite: ok = pj <= pi && (pj < m.n_global || pi - pj < m.local); break;
+        case MaskMode::sliding_window:
+          ok = (pi > pj ? pi - pj : pj - pi) < m.window && (!m.causal_window || pj <= pi);
+          break;
+      }
+      out[i * n + j] = ok ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+MaskPanel mask_panel(const MaskMode& m, int64_t n) {
+  if (n <= 0) {
+    n = 0;
+    for (int64_t len : m.packed) n += len;
+  }
+  if (n <= 0) throw InputError("mask: need n >= 1 positions");
+  if (n > 4096) throw InputError("mask: n = " + std::to_string(n) + " is too many positions to draw (at most 4096)");
+  MaskPanel p;
+  p.title = describe(m);
+  p.n = n;
+  p.allowed = mask_matrix(segment_ids(m, n), m);
+  int64_t at = 0;
+  for (size_t k = 0; k + 1 < m.packed.size(); ++k) p.segment_starts.push_back(at += m.packed[k]);
+  // Padding after the last sequence starts a visible region too.
+  if (!m.packed.empty() && (at += m.packed.back()) < n) p.segment_starts.push_back(at);
+  return p;
+}
+
+}  // namespace ps::plot
