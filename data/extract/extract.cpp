@@ -151,7 +151,9 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   std::string label = opt.model_label;
   if (label.empty()) {
     label = fs::path(opt.model_dir).lexically_normal().filename().string();
-    if (label.empty() || label == ".") label = fs::absolute(opt.model_dir).lexically_normal().parent_path().filename().string();
+    if ((label.empty() || label == ".") && !opt.model_dir.empty())
+      label = fs::absolute(opt.model_dir).lexically_normal().parent_path().filename().string();
+    if (label.empty()) label = "in-memory";
     if (opt.random_weights) label += "-random";
   }
   const store::Manifest manifest =

@@ -83,7 +83,8 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
   m[k::settings_hash] = sha256_hex(settings.dump());
   // The shard index may differ between stores that merge joins; everything else must agree.
   m[k::shard] = std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count);
-  m[k::model_path] = std::filesystem::absolute(opt.model_dir).lexically_normal().string();
+  // A shared in-memory engine (GUI, benchmarks) may come without a directory.
+  m[k::model_path] = opt.model_dir.empty() ? "in-memory" : std::filesystem::absolute(opt.model_dir).lexically_normal().string();
   m[k::model_hash] = model_hash;
   m["model_label"] = model_label;
   m["n_layers"] = std::to_string(plan.n_layers);
