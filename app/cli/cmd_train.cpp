@@ -1,0 +1,177 @@
+// probescope train-tokenizer / train / train-export: a byte-level BPE tokenizer and a small causal LM
+// trained from scratch on a corpus JSONL (see models/train/).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "app/cli/commands.h"
+#include "data/corpus/readers.h"
+#include "models/tokenizer/tokenizer.h"
+#include "models/train/bpe_trainer.h"
+#include "models/train/hf_checkpoint.h"
+#include "models/train/trainer.h"
+#include "models/util/error.h"
+#include "models/util/files.h"
+
+namespace ps::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Snippets of a corpus JSONL, by split ("" split = unassigned). Bad lines are reported and skipped.
+struct Docs {
+  std::vector<std::string> train, valid, other;
+};
+Docs read_corpus(const std::string& path) {
+  if (!fs::is_regular_file(path)) throw ps::InputError(path + ": no such corpus file");
+  ps::corpus::Summary summary;
+  ps::corpus::Reporter rep(summary, [](const ps::corpus::Problem& p) { std::fprintf(stderr, "%s\n", p.message.c_str()); });
+  ps::corpus::ReadOptions opt;
+  opt.max_file_bytes = size_t(1) << 24;  // snippets were vetted when the corpus was built
+  opt.max_line_bytes = size_t(1) << 24;
+  Docs d;
+  ps::corpus::read_jsonl(path, opt, rep, [&](ps::corpus::Snippet&& s) {
+    auto& to = s.split == "train" ? d.train : s.split == "valid" ? d.valid : d.other;
+    to.push_back(std::move(s.code));
+  });
+  return d;
+}
+
+int64_t parse_steps_item(const std::string& item, int64_t total) {
+  try {
+    if (!item.empty() && item.back() == '%') return std::max<int64_t>(1, int64_t(std::stod(item) / 100.0 * double(total) + 0.5));
+    return std::stoll(item);
+  } catch (const std::exception&) {
+    throw ps::InputError("--keep-steps: '" + item + "' is neither a step nor a percentage");
+  }
+}
+
+}  // namespace
+
+void add_train_tokenizer_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train-tokenizer", "Train a byte-level BPE tokenizer (Hugging Face tokenizer.json) on a corpus");
+  struct Args {
+    std::string corpus, out, split = "train";
+    ps::train::BpeOptions bpe;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--corpus", a->corpus, "corpus JSONL (probescope corpus build)")->required();
+  cmd->add_option("--out", a->out, "output directory (tokenizer.json)")->required();
+  cmd->add_option("--vocab-size", a->bpe.vocab_size, "vocabulary size incl. special tokens and the 256 bytes")->capture_default_str();
+  cmd->add_option("--split", a->split, "snippets used: train, valid, test or all")->capture_default_str();
+  cmd->add_option("--min-frequency", a->bpe.min_frequency, "never merge a pair seen fewer times")->capture_default_str();
+  cmd->add_option("--special-tokens", a->bpe.special_tokens, "special tokens, ids 0.. (first = document separator)")
+      ->capture_default_str();
+  cmd->callback(guarded("train-tokenizer", [a] {
+    if (a->bpe.vocab_size < 257 + int64_t(a->bpe.special_tokens.size()))
+      throw ps::InputError("--vocab-size: must exceed 256 bytes + special tokens");
+    const auto t0 = std::chrono::steady_clock::now();
+    Docs d = read_corpus(a->corpus);
+    std::vector<std::string> texts;
+    if (a->split == "train" || a->split == "all") texts.insert(texts.end(), d.train.begin(), d.train.end());
+    if (a->split == "valid" || a->split == "all") texts.insert(texts.end(), d.valid.begin(), d.valid.end());
+    if (a->split == "test" || a->split == "all") texts.insert(texts.end(), d.other.begin(), d.other.end());
+    if (texts.empty()) throw ps::InputError(a->corpus + ": no snippets in split '" + a->split + "'");
+    ps::Progress progress("train-tokenizer", 0, "merges");
+    const auto m = ps::train::train_bpe(texts, a->bpe, &progress);
+    fs::create_directories(a->out);
+    const std::string path = a->out + "/tokenizer.json";
+    const std::string json = ps::train::tokenizer_json(m);
+    ps::write_file_atomic(path, json);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // Compression on held-out snippets: what a token is worth on code the tokenizer did not see.
+    const auto tok = ps::tok::Tokenizer::from_json(json, path);
+    int64_t bytes = 0, tokens = 0;
+    for (const auto& s : a->split == "train" ? d.valid : std::vector<std::string>{}) {
+      bytes += int64_t(s.size());
+      tokens += int64_t(tok.encode(s, false).ids.size());
+    }
+    size_t text_bytes = 0;
+    for (const auto& t : texts) text_bytes += t.size();
+    std::printf("wrote %s: vocab %zu (%zu special, %zu merges) from %zu snippets (%zu bytes, %lld words, %lld distinct) in %.1f s\n",
+                path.c_str(), m.vocab.size(), m.special_tokens.size(), m.merges.size(), texts.size(), text_bytes,
+                (long long)m.words, (long long)m.distinct_words, secs);
+    if (tokens > 0)
+      std::printf("valid split: %lld bytes -> %lld tokens (%.2f bytes/token)\n", (long long)bytes, (long long)tokens,
+                  double(bytes) / double(tokens));
+  }));
+}
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Pre-train a small causal LM (GPT-2 or LLaMA style) from scratch; resumable");
+  struct Args {
+    std::string corpus, tokenizer, keep_steps;
+    ps::train::TrainOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  auto& o = a->o;
+  cmd->add_option("--corpus", a->corpus, "corpus JSONL; its split field selects train and valid snippets")->required();
+  cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json or a directory holding it")->required();
+  cmd->add_option("--out", o.out_dir, "run directory (checkpoints step-XXXXXX/, train_log.csv); rerun to resume")->required();
+  cmd->add_option("--arch", o.shape.arch, "gpt2 or llama")->capture_default_str();
+  cmd->add_option("--layers", o.shape.layers, "transformer blocks")->capture_default_str();
+  cmd->add_option("--d-model", o.shape.d_model, "hidden width")->capture_default_str();
+  cmd->add_option("--heads", o.shape.heads, "attention heads")->capture_default_str();
+  cmd->add_option("--kv-heads", o.shape.kv_heads, "llama: key/value heads (0 = heads)");
+  cmd->add_option("--d-ff", o.shape.d_ff, "MLP width (0 = 4 d for gpt2, 8/3 d rounded to 64 for llama)");
+  cmd->add_option("--ctx", o.shape.ctx, "row length and maximum positions")->capture_default_str();
+  cmd->add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
+  cmd->add_option("--batch-tokens", o.batch_tokens, "tokens per step (rows = batch-tokens / ctx)")->capture_default_str();
+  cmd->add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
+  cmd->add_option("--min-lr", o.min_lr, "end of the cosine (default lr / 10)");
+  cmd->add_option("--warmup", o.warmup, "linear warmup steps")->capture_default_str();
+  cmd->add_option("--weight-decay", o.weight_decay, "AdamW decoupled decay (matrices only)")->capture_default_str();
+  cmd->add_option("--clip", o.clip, "global gradient-norm clip (0 = off)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "initialisation and data order")->capture_default_str();
+  cmd->add_option("--checkpoint-every", o.checkpoint_every, "periodic checkpoint interval in steps (0 = none)")->capture_default_str();
+  cmd->add_option("--keep-last", o.keep_last, "periodic checkpoints kept (besides --keep-steps and the last)")->capture_default_str();
+  cmd->add_option("--keep-steps", a->keep_steps, "checkpoints kept for good: steps or percentages, e.g. 2%,10%,40%");
+  cmd->add_option("--eval-every", o.eval_every, "validation interval in steps (0 = steps / 20)")->capture_default_str();
+  cmd->add_option("--eval-tokens", o.eval_tokens, "validation tokens per periodic evaluation (the final one uses all)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->add_option("--bf16", o.bf16, "bf16 autocast: auto (only if measured faster), on, off")->capture_default_str();
+  cmd->add_option("--eos-token", o.eos_token, "document separator token")->capture_default_str();
+  cmd->add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after this many steps of this invocation");
+  cmd->callback(guarded("train", [a] {
+    auto o = a->o;
+    o.tokenizer_path = fs::is_directory(a->tokenizer) ? a->tokenizer + "/tokenizer.json" : a->tokenizer;
+    for (size_t i = 0; i < a->keep_steps.size();) {
+      size_t j = a->keep_steps.find(',', i);
+      if (j == std::string::npos) j = a->keep_steps.size();
+      if (j > i) o.keep_steps.push_back(parse_steps_item(a->keep_steps.substr(i, j - i), o.steps));
+      i = j + 1;
+    }
+    Docs d = read_corpus(a->corpus);
+    if (d.train.empty()) throw ps::InputError(a->corpus + ": no snippets with split 'train'");
+    ps::Progress progress("train", o.steps, "steps");
+    const auto r = ps::train::train_lm(o, d.train, d.valid, &progress);
+    std::printf("%s: step %lld/%lld, %lld tokens, %.0f s, %lld parameters%s\n", o.out_dir.c_str(), (long long)r.end_step,
+                (long long)o.steps, (long long)r.tokens, r.seconds, (long long)r.parameters, r.bf16 ? ", bf16 autocast" : "");
+    std::printf("valid: loss %.4f, perplexity %.2f (unigram baseline %.2f) on %lld tokens\n", r.valid_loss, r.valid_ppl,
+                r.unigram_ppl, (long long)r.valid_tokens);
+    std::printf("checkpoint: %s%s\n", r.last_checkpoint.c_str(), r.complete ? "" : " (incomplete: rerun to continue)");
+  }));
+}
+
+void add_train_export_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train-export", "Copy a training checkpoint as a plain HF model (e.g. float16 weights)");
+  auto src = std::make_shared<std::string>(), out = std::make_shared<std::string>(), dtype = std::make_shared<std::string>("float16");
+  cmd->add_option("CHECKPOINT", *src, "a step-XXXXXX directory written by probescope train")->required();
+  cmd->add_option("--out", *out, "output model directory")->required();
+  cmd->add_option("--dtype", *dtype, "float32, float16 or bfloat16")->capture_default_str();
+  cmd->callback(guarded("train-export", [=] {
+    const at::ScalarType t = *dtype == "float32" ? at::kFloat : *dtype == "float16" ? at::kHalf
+                           : *dtype == "bfloat16" ? at::kBFloat16 : throw ps::InputError("--dtype: expected float32, float16 or bfloat16");
+    ps::train::export_model(*src, *out, t);
+    std::printf("wrote %s (config.json, model.safetensors as %s, %lld bytes, tokenizer.json)\n", out->c_str(),
+                dtype->c_str(), (long long)fs::file_size(*out + "/model.safetensors"));
+  }));
+}
+
+static const CommandRegistration reg_tok{60, add_train_tokenizer_command};
+static const CommandRegistration reg_train{61, add_train_command};
+static const CommandRegistration reg_export{62, add_train_export_command};
+
+}  // namespace ps::cli

@@ -1,0 +1,45 @@
+#pragma once
+// Writing trained models in the Hugging Face layout: config.json with the architecture's HF field names,
+// model.safetensors with HF tensor names (GPT-2 Conv1D weights transposed back to [in, out]; tied heads
+// stored once, as save_pretrained does), tokenizer.json beside them. Transformer::load reads them back.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "models/config/arch.h"
+
+namespace ps::train {
+
+struct LmShape {
+  std::string arch = "gpt2";  // gpt2 | llama
+  int64_t vocab_size = 0, layers = 4, d_model = 256, heads = 4;
+  int64_t kv_heads = 0;  // llama: 0 = heads
+  int64_t d_ff = 0;      // 0 = 4 d (gpt2) or 8/3 d rounded up to a multiple of 64 (llama, SwiGLU)
+  int64_t ctx = 256;     // n_positions / max_position_embeddings
+  int64_t eos_id = 0;    // also bos_token_id
+};
+
+// config.json text for a causal LM of this shape (no dropout: training runs without it). InputError for
+// an unknown arch or inconsistent sizes (checked by parsing the text back).
+std::string lm_config_json(const LmShape& shape);
+
+// Writes model.safetensors at path from canonical parameters (Transformer::parameters() keys), as dtype
+// (float32, float16 or bfloat16). metadata gets {"format": "pt"} as HF writes.
+void write_hf_weights(const std::string& path, const models::ArchSpec& arch,
+                      const std::map<std::string, at::Tensor>& canonical, at::ScalarType dtype);
+
+// Every tensor of a safetensors file, copied into CPU tensors of their stored dtype.
+std::map<std::string, at::Tensor> read_safetensors(const std::string& path);
+// Writes named tensors (any float dtype, converted to dtype when it is defined) to a safetensors file.
+void write_safetensors(const std::string& path, const std::map<std::string, at::Tensor>& tensors,
+                       at::ScalarType dtype = at::ScalarType::Undefined);
+
+// Copies a trained checkpoint directory (config.json, model.safetensors, tokenizer.json) to out_dir with
+// the weights converted to dtype; config.json's torch_dtype is updated. Optimizer state is not copied.
+void export_model(const std::string& checkpoint_dir, const std::string& out_dir, at::ScalarType dtype);
+
+const char* hf_dtype_name(at::ScalarType t);  // "float32", "float16", "bfloat16"
+
+}  // namespace ps::train

@@ -1,0 +1,259 @@
+// The training loop: setup (tokenize, pack, init or resume), bf16 decision, steps, evaluations, checkpoints.
+#include "models/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+#include "models/config/arch.h"
+#include "models/tokenizer/tokenizer.h"
+#include "models/train/evaluate.h"
+#include "models/train/optim.h"
+#include "models/train/run_dir.h"
+#include "models/util/error.h"
+#include "models/util/files.h"
+#include "models/util/sha256.h"
+
+namespace ps::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<std::vector<int32_t>> tokenize(const tok::Tokenizer& tok, const std::vector<std::string>& docs, Sha256& hash) {
+  std::vector<std::vector<int32_t>> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) {
+    hash.update(d.data(), d.size());
+    hash.update("\0", 1);
+    out.push_back(tok.encode(d, false).ids);
+  }
+  return out;
+}
+
+// The settings a resumed run must share with the run that wrote the checkpoint.
+nlohmann::json run_identity(const TrainOptions& o, const std::string& config, const std::string& tok_text,
+                            const std::string& docs_hash, double min_lr) {
+  return {{"config_sha256", sha256_hex(config)}, {"tokenizer_sha256", sha256_hex(tok_text)},
+          {"documents_sha256", docs_hash},        {"seed", o.seed},
+          {"steps", o.steps},                     {"batch_tokens", o.batch_tokens},
+          {"lr", o.lr},                           {"min_lr", min_lr},
+          {"warmup", o.warmup},                   {"weight_decay", o.weight_decay},
+          {"clip", o.clip},                       {"beta1", o.beta1},
+          {"beta2", o.beta2}};
+}
+
+std::string fmt(const char* f, double a) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, a);
+  return buf;
+}
+
+}  // namespace
+
+TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& train_docs,
+                     const std::vector<std::string>& valid_docs, Progress* progress) {
+  namespace fs = std::filesystem;
+  if (opt.out_dir.empty()) throw InputError("train: --out is required");
+  if (opt.steps < 1) throw InputError("--steps: must be positive");
+  if (opt.warmup < 0 || opt.lr <= 0) throw InputError("--lr/--warmup: lr must be positive and warmup >= 0");
+  if (opt.bf16 != "auto" && opt.bf16 != "on" && opt.bf16 != "off") throw InputError("--bf16: expected auto, on or off");
+  const int64_t ctx = opt.shape.ctx;
+  if (ctx < 2 || opt.batch_tokens < ctx)
+    throw InputError("--batch-tokens: must be at least --ctx (" + std::to_string(ctx) + ")");
+  const int64_t rows_per_step = opt.batch_tokens / ctx;
+  const int threads = opt.threads > 0 ? opt.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+
+  const std::string tok_text = read_file(opt.tokenizer_path);
+  const auto tok = tok::Tokenizer::from_json(tok_text, opt.tokenizer_path);
+  const int32_t eos = tok.token_to_id(opt.eos_token);
+  if (eos < 0) throw InputError(opt.tokenizer_path + ": no token '" + opt.eos_token + "' (the document separator)");
+  LmShape shape = opt.shape;
+  shape.vocab_size = tok.vocab_size();
+  shape.eos_id = eos;
+  const std::string config = lm_config_json(shape);
+  const models::ArchSpec arch = models::parse_arch(config, "config.json");
+
+  auto t_tok = Clock::now();
+  Sha256 hash;
+  PackedData train(tokenize(tok, train_docs, hash), eos, ctx);
+  hash.update("\1", 1);
+  PackedData valid(tokenize(tok, valid_docs, hash), eos, ctx);
+  const std::string docs_hash = hash.hex_digest();
+  std::fprintf(stderr, "tokenized %lld train documents (%lld tokens with separators) and %lld valid (%lld) in %.1f s\n",
+               (long long)train.documents(), (long long)train.tokens_per_epoch(), (long long)valid.documents(),
+               (long long)valid.tokens_per_epoch(), since(t_tok));
+  if (train.rows_per_epoch() < 1) throw InputError("train: the training documents hold fewer tokens than one row");
+  if (valid.eval_rows() < 1) throw InputError("train: no validation documents (corpus split 'valid')");
+  const auto unigram = unigram_nll(train.token_counts(arch.vocab_size));
+
+  const double min_lr = opt.min_lr >= 0 ? opt.min_lr : opt.lr / 10;
+  const nlohmann::json identity = run_identity(opt, config, tok_text, docs_hash, min_lr);
+  std::error_code ec;
+  fs::create_directories(opt.out_dir, ec);
+  if (ec) throw RuntimeError(opt.out_dir + ": cannot create directory: " + ec.message());
+
+  TrainResult res;
+  CsvLog train_log("step,lr,loss,tokens,seconds,grad_norm");
+  CsvLog valid_log("step,tokens,valid_loss,valid_ppl,unigram_ppl,valid_tokens");
+  std::shared_ptr<models::Transformer> model;
+  nlohmann::json resumed;
+  const auto ckpts = list_checkpoints(opt.out_dir);
+  if (!ckpts.empty()) {
+    const std::string dir = opt.out_dir + "/" + step_dir_name(ckpts.back());
+    resumed = nlohmann::json::parse(read_file(dir + "/trainer_state.json"));
+    if (resumed.value("run", nlohmann::json()) != identity) {
+      std::string diff;
+      for (const auto& [k, v] : identity.items())
+        if (!resumed["run"].contains(k) || resumed["run"][k] != v) diff += (diff.empty() ? "" : ", ") + k;
+      throw InputError(dir + ": this checkpoint belongs to a different run (differs in: " + diff +
+                       "); use another --out or the original settings");
+    }
+    model = models::Transformer::load(dir, at::kFloat);
+    res.start_step = resumed.at("step").get<int64_t>();
+    res.tokens = resumed.at("tokens").get<int64_t>();
+    res.seconds = resumed.at("seconds").get<double>();
+    train_log.load(read_file(dir + "/train_log.csv"), dir + "/train_log.csv");
+    valid_log.load(read_file(dir + "/valid_log.csv"), dir + "/valid_log.csv");
+    res.last_checkpoint = dir;
+    const auto& v = resumed.at("valid");
+    res.valid_loss = v.at("loss"), res.valid_ppl = v.at("ppl"), res.unigram_ppl = v.at("unigram_ppl");
+    res.valid_tokens = v.at("tokens");
+    std::fprintf(stderr, "resuming from %s (step %lld, %lld tokens)\n", dir.c_str(), (long long)res.start_step,
+                 (long long)res.tokens);
+  } else {
+    model = models::Transformer::random_init(arch, opt.seed);
+  }
+  const auto& params = model->parameters();
+  for (const auto& [k, p] : params) p.requires_grad_(true);
+  res.parameters = model->num_parameters();
+  AdamW adam(params, AdamWOptions{opt.beta1, opt.beta2, 1e-8, opt.weight_decay});
+  if (!resumed.is_null())
+    adam.load_state(read_safetensors(res.last_checkpoint + "/optimizer.safetensors"),
+                    resumed.at("optimizer_steps").get<int64_t>(), res.last_checkpoint + "/optimizer.safetensors");
+  const Schedule sched{opt.lr, min_lr, opt.warmup, opt.steps};
+  std::fprintf(stderr, "model: %s, %lld layers, d_model %lld, %lld heads, vocab %lld, ctx %lld: %lld parameters; "
+               "%lld rows x %lld tokens per step, %lld rows per epoch\n",
+               shape.arch.c_str(), (long long)arch.n_layers, (long long)arch.d_model, (long long)arch.n_heads,
+               (long long)arch.vocab_size, (long long)ctx, (long long)res.parameters, (long long)rows_per_step,
+               (long long)ctx, (long long)train.rows_per_epoch());
+
+  auto run_step = [&](const LmBatch& b, bool bf16) {
+    at::Tensor loss;
+    {
+      AutocastBf16 ac(bf16);
+      loss = lm_loss(*model, b, true);
+    }
+    loss.backward();
+    return loss.item<double>();
+  };
+  // bf16 autocast only pays off with native bf16 matmul; "auto" measures both on a few rows first
+  // (gradients are discarded, so the run is unchanged).
+  res.bf16 = opt.bf16 == "on";
+  if (opt.bf16 == "auto" && res.start_step < opt.steps) {
+    // Two rows, one warm-up and one timed step each: emulated bf16 can be >10x slower, so keep it short.
+    const LmBatch probe = train.train_rows(opt.seed, 0, std::min<int64_t>(rows_per_step, 2));
+    double rate[2];
+    for (int bf = 0; bf < 2; ++bf) {
+      run_step(probe, bf);
+      const auto t = Clock::now();
+      run_step(probe, bf);
+      rate[bf] = double(probe.n_targets) / since(t);
+      adam.zero_grad();
+    }
+    res.bf16 = rate[1] > 1.05 * rate[0];
+    std::fprintf(stderr, "bf16 autocast check: float32 %.0f tokens/s, bfloat16 %.0f tokens/s (x%.2f) -> %s\n", rate[0],
+                 rate[1], rate[1] / rate[0], res.bf16 ? "bf16 autocast" : "float32");
+  }
+
+  const int64_t eval_every = opt.eval_every > 0 ? opt.eval_every : std::max<int64_t>(1, opt.steps / 20);
+  std::set<int64_t> keep(opt.keep_steps.begin(), opt.keep_steps.end());
+  keep.insert(opt.steps);
+  auto write_logs = [&] {
+    write_file_atomic(opt.out_dir + "/train_log.csv", train_log.text());
+    write_file_atomic(opt.out_dir + "/valid_log.csv", valid_log.text());
+  };
+  auto do_eval = [&](int64_t step, int64_t max_tokens, double train_loss) {
+    const auto e = evaluate(*model, valid, unigram, max_tokens, rows_per_step, res.bf16);
+    res.valid_loss = e.loss, res.valid_ppl = e.ppl(), res.unigram_ppl = e.unigram_ppl(), res.valid_tokens = e.tokens;
+    valid_log.append(std::to_string(step) + "," + std::to_string(res.tokens) + "," + fmt("%.5f", e.loss) + "," +
+                     fmt("%.3f", e.ppl()) + "," + fmt("%.3f", e.unigram_ppl()) + "," + std::to_string(e.tokens));
+    write_logs();
+    std::fprintf(stderr, "%sstep %lld/%lld: train loss %s | valid loss %.4f ppl %.2f (unigram %.2f) on %lld tokens\n",
+                 isatty(2) ? "\n" : "", (long long)step, (long long)opt.steps,
+                 train_loss < 0 ? "-" : fmt("%.4f", train_loss).c_str(), e.loss, e.ppl(), e.unigram_ppl(),
+                 (long long)e.tokens);
+  };
+  auto checkpoint = [&](int64_t step, double seconds) {
+    CheckpointContents c;
+    c.config_json = config, c.tokenizer_json = tok_text, c.arch = &arch, c.params = &params;
+    c.optimizer = adam.state();
+    c.state = {{"step", step},   {"tokens", res.tokens}, {"seconds", seconds}, {"optimizer_steps", adam.steps()},
+               {"run", identity}, {"bf16", res.bf16},     {"parameters", res.parameters},
+               {"valid", {{"loss", res.valid_loss}, {"ppl", res.valid_ppl}, {"unigram_ppl", res.unigram_ppl},
+                          {"tokens", res.valid_tokens}}},
+               {"data", {{"rows_per_step", rows_per_step}, {"next_row", step * rows_per_step},
+                         {"rows_per_epoch", train.rows_per_epoch()}}}};
+    c.train_log = train_log.text(), c.valid_log = valid_log.text();
+    res.last_checkpoint = save_checkpoint(opt.out_dir, step, c);
+    prune_checkpoints(opt.out_dir, std::vector<int64_t>(keep.begin(), keep.end()), opt.keep_last);
+    write_logs();
+  };
+
+  if (res.start_step == 0 && valid_log.rows() == 0) do_eval(0, opt.eval_tokens, -1);
+  if (progress) {
+    progress->set_total(opt.steps - res.start_step);
+    progress->set_extra_unit("tokens");
+  }
+  const auto t0 = Clock::now();
+  const double seconds_before = res.seconds;
+  int64_t ran = 0;
+  res.end_step = res.start_step;
+  for (int64_t s = res.start_step; s < opt.steps; ++s) {
+    if (progress && progress->cancelled()) {
+      checkpoint(s, seconds_before + since(t0));
+      break;
+    }
+    const LmBatch b = train.train_rows(opt.seed, s * rows_per_step, rows_per_step);
+    const double lr = sched.at(s);
+    const double loss = run_step(b, res.bf16);
+    if (!std::isfinite(loss)) throw RuntimeError("train: loss is " + fmt("%f", loss) + " at step " + std::to_string(s + 1) + " (lower --lr)");
+    const double gnorm = clip_grad_norm(params, opt.clip);
+    adam.step(lr);
+    adam.zero_grad();
+    res.tokens += b.n_targets;
+    const int64_t done = s + 1;
+    res.end_step = done;
+    res.seconds = seconds_before + since(t0);
+    train_log.append(std::to_string(done) + "," + fmt("%.6g", lr) + "," + fmt("%.5f", loss) + "," +
+                     std::to_string(res.tokens) + "," + fmt("%.2f", res.seconds) + "," + fmt("%.4f", gnorm));
+    if (progress) progress->advance(1, b.n_targets);
+    if (done == opt.steps) {
+      do_eval(done, 0, loss);  // the final evaluation scores all of the validation split
+      checkpoint(done, res.seconds);
+      res.complete = true;
+      break;
+    }
+    if (done % eval_every == 0) do_eval(done, opt.eval_tokens, loss);
+    const bool saved = keep.count(done) || (opt.checkpoint_every > 0 && done % opt.checkpoint_every == 0);
+    if (saved) checkpoint(done, res.seconds);
+    if (opt.stop_after > 0 && ++ran >= opt.stop_after) {
+      if (opt.checkpoint_on_stop && !saved) checkpoint(done, res.seconds);
+      break;
+    }
+  }
+  if (res.start_step >= opt.steps) res.complete = true;
+  if (progress) progress->finish();
+  return res;
+}
+
+}  // namespace ps::train

@@ -1,0 +1,55 @@
+#include "tests/models/train/train_fixtures.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace pstest {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> source_documents(const std::vector<std::string>& dirs) {
+  std::vector<std::string> paths;
+  for (const auto& d : dirs)
+    for (const auto& e : fs::recursive_directory_iterator(std::string(PS_SOURCE_DIR) + "/" + d)) {
+      const auto ext = e.path().extension();
+      if (e.is_regular_file() && (ext == ".cpp" || ext == ".h")) paths.push_back(e.path().string());
+    }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> docs;
+  for (const auto& p : paths) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    docs.push_back(ss.str());
+  }
+  return docs;
+}
+
+std::string temp_dir(const std::string& name) {
+  const std::string d = std::string(PS_BINARY_DIR) + "/train_tests/" + name + "_" + std::to_string(getpid());
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+static std::string node_modules() { return std::string(PS_SOURCE_DIR) + "/.cache/node/node_modules"; }
+
+std::string node_skip_reason() {
+  if (std::system("command -v node >/dev/null 2>&1") != 0) return "node is not installed (script/bootstrap installs it)";
+  if (!fs::exists(node_modules() + "/tokenizers/package.json"))
+    return "npm package tokenizers missing under " + node_modules() + " (run script/bootstrap)";
+  return "";
+}
+
+int run_node(const std::string& args) {
+  const std::string cmd = "NODE_PATH='" + node_modules() + "' node '" + std::string(PS_SOURCE_DIR) +
+                          "/tests/models/train/hf_bpe.js' " + args + " >/dev/null";
+  return std::system(cmd.c_str());
+}
+
+}  // namespace pstest

@@ -1,0 +1,18 @@
+#pragma once
+// Shared helpers for the training tests: real code from this repository as a small corpus, scratch
+// folders under the build tree, and the Node reference script (HF tokenizers).
+#include <string>
+#include <vector>
+
+namespace pstest {
+
+// The .cpp/.h files under the given repository folders (sorted by path), one document each.
+std::vector<std::string> source_documents(const std::vector<std::string>& dirs);
+// An empty folder PS_BINARY_DIR/train_tests/<name>_<pid>.
+std::string temp_dir(const std::string& name);
+// "" when node and the npm `tokenizers` package are available, else why the reference tests skip.
+std::string node_skip_reason();
+// Runs tests/models/train/hf_bpe.js with the arguments; returns the exit status.
+int run_node(const std::string& args);
+
+}  // namespace pstest
