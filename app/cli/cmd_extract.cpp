@@ -1,5 +1,4 @@
 // probescope extract / merge: the corpus through the model into an HDF5 store (data/extract), and shard joins.
-#include <csignal>
 #include <cstdio>
 #include <memory>
 
@@ -19,26 +18,18 @@ struct ExtractArgs {
   int64_t random_seed = -1;
 };
 
-Progress* g_progress = nullptr;  // what Ctrl-C cancels
-extern "C" void on_interrupt(int) {
-  if (g_progress) g_progress->cancel();
-}
-
 void run_extract(ExtractArgs& a) {
   auto& o = a.opt;
   o.engine = a.engine.options();
   std::tie(o.shard_index, o.shard_count) = ps::extract::parse_shard(a.shard);
   if (a.random_seed >= 0) o.random_weights = uint64_t(a.random_seed);
   Progress progress("extract", 0, "snippets");
-  g_progress = &progress;
-  // First Ctrl-C: finish the group in flight, commit, exit resumable; a second one kills as usual.
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  auto sum = ps::extract::extract(o, &progress, [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
-  g_progress = nullptr;
+  ps::extract::ExtractSummary sum;
+  {
+    // First Ctrl-C: finish the group in flight, commit, exit resumable.
+    CancelOnInterrupt interrupt(progress);
+    sum = ps::extract::extract(o, &progress, [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); });
+  }
   if (sum.already_complete) {
     std::printf("%s: already complete with these settings (%lld snippets); nothing to do\n", o.out.c_str(),
                 (long long)sum.total_snippets);

@@ -1,6 +1,5 @@
 // probescope probe ast|distance|depth|linear: sweeps over stores × layers × k × seeds (probes/sweep.h);
 // probescope probe show: one snippet's gold and recovered tree (probes/show.h).
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -23,11 +22,6 @@ struct SweepArgs {
   std::string ks = "128", seeds = "1", split = "0.8,0.1,0.1";
   uint64_t split_seed = 123;
 };
-
-Progress* g_progress = nullptr;  // what Ctrl-C cancels
-extern "C" void on_probe_interrupt(int) {
-  if (g_progress) g_progress->cancel();
-}
 
 // Mean of the main metric over seeds, real task, per (model, language, layer, k): the sweep at a glance.
 void print_overview(const std::string& results_json, ps::probes::ProbeKind kind) {
@@ -69,21 +63,12 @@ void run_sweep(SweepArgs& a, ps::probes::ProbeKind kind) {
   Progress progress(std::string("probe ") + ps::probes::kind_name(kind), 0, "fits");
   o.progress = &progress;
   o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-  g_progress = &progress;
-  // First Ctrl-C: stop at the next epoch boundary with every finished fit saved; a second one kills.
-  struct sigaction sa {};
-  sa.sa_handler = on_probe_interrupt;
-  sa.sa_flags = SA_RESETHAND;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
   ps::probes::SweepResult r;
-  try {
+  {
+    // First Ctrl-C: stop at the next epoch boundary with every finished fit saved.
+    CancelOnInterrupt interrupt(progress);
     r = ps::probes::run_probe_sweep(o);
-  } catch (...) {
-    g_progress = nullptr;
-    throw;
   }
-  g_progress = nullptr;
   progress.finish();
   print_overview(r.results_json, kind);
   std::printf("%d fits trained, %d already done\n%s\n%s\n%s\n", r.fits_trained, r.fits_skipped, r.results_csv.c_str(),

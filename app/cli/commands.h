@@ -6,6 +6,7 @@
 #include <string>
 
 #include "models/transformer/engine.h"
+#include "models/util/progress.h"
 
 namespace ps::cli {
 
@@ -28,6 +29,17 @@ struct EngineFlags {
   int64_t token_budget = 8192, pack_capacity = 0;
   void add_to(CLI::App& cmd);
   ps::models::EngineOptions options() const;
+};
+
+// While alive, the first SIGINT/SIGTERM cancels `progress` (long work stops at its next safe boundary and leaves
+// resumable output); a second one kills as usual. Restores the default handlers when it goes out of scope, so
+// no handler ever points at a destroyed Progress, whatever the command throws.
+class CancelOnInterrupt {
+ public:
+  explicit CancelOnInterrupt(Progress& progress);
+  ~CancelOnInterrupt();
+  CancelOnInterrupt(const CancelOnInterrupt&) = delete;
+  CancelOnInterrupt& operator=(const CancelOnInterrupt&) = delete;
 };
 
 // Wraps a command body: errors become "probescope <cmd>: <message>" and the typed exit code.

@@ -1,5 +1,7 @@
 // probescope: the headless face of Probescope. See `probescope --help` and the README.
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <utility>
 #include <vector>
@@ -76,6 +78,28 @@ std::function<void()> guarded(const std::string& name, std::function<void()> bod
 }
 
 int exit_code() { return g_exit_code; }
+
+namespace {
+std::atomic<Progress*> g_interruptible{nullptr};
+extern "C" void cancel_on_signal(int) {
+  if (Progress* p = g_interruptible.load()) p->cancel();
+}
+}  // namespace
+
+CancelOnInterrupt::CancelOnInterrupt(Progress& progress) {
+  g_interruptible = &progress;
+  struct sigaction sa {};
+  sa.sa_handler = cancel_on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+CancelOnInterrupt::~CancelOnInterrupt() {
+  g_interruptible = nullptr;
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
 
 }  // namespace ps::cli
 
