@@ -117,10 +117,27 @@ std::vector<Constituent> decode_constituents(const DcuPrediction& p, const Decod
 }
 
 namespace {
+// A token that would break the bracket syntax ("(", ")", quotes, spaces, empty) is written as a
+// "double-quoted" string with \" and \\ escapes: what plot::parse_bracket reads back.
+void append_leaf(const std::string& token, std::string& out) {
+  const bool plain = !token.empty() && token.find_first_of("()\" \t\r\n\\") == std::string::npos;
+  if (plain) {
+    out += token;
+    return;
+  }
+  out += '"';
+  for (char ch : token) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  out += '"';
+}
+
 void bracket(const DecodedTree& t, int id, const std::vector<std::string>* tokens, std::string& out) {
   const TreeNode& n = t.nodes[id];
   if (n.leaf) {
-    out += tokens && n.begin < static_cast<int>(tokens->size()) ? (*tokens)[n.begin] : std::to_string(n.begin);
+    if (tokens && n.begin < static_cast<int>(tokens->size())) append_leaf((*tokens)[n.begin], out);
+    else out += std::to_string(n.begin);
     return;
   }
   out += "(" + n.label;

@@ -50,7 +50,8 @@ DecodedTree decode_tree(const DcuPrediction& p, const DecodeVocab& vocab);
 std::vector<Constituent> constituents(const DecodedTree& tree);
 std::vector<Constituent> decode_constituents(const DcuPrediction& p, const DecodeVocab& vocab);
 
-// "(A (B 0 1) 2)" with leaves printed as token indices, or as tokens[i] when tokens is given.
+// "(A (B 0 1) 2)" with leaves printed as token indices, or as tokens[i] when tokens is given (quoted with
+// \" and \\ escapes when a token holds parentheses, quotes or whitespace, as plot::parse_bracket reads).
 std::string to_bracket(const DecodedTree& tree, const std::vector<std::string>* tokens = nullptr);
 
 // "A<sep>B<sep>C" → {"A","B","C"}; an empty separator returns {label}.

@@ -121,3 +121,21 @@ TEST(Trees, ArrangementFollowsTheWidth) {
 }
 
 }  // namespace
+
+// probe show --json writes trees with probes::to_bracket and `plot tree` reads them back: tokens that are
+// parentheses, quotes, backslashes or contain spaces must survive the trip.
+TEST(Trees, ProbeBracketOutputReadsBackWithAwkwardTokens) {
+  ps::probes::DecodedTree dt;
+  dt.nodes = {{"", 0, 0, true, {}}, {"", 1, 1, true, {}}, {"", 2, 2, true, {}}, {"", 3, 3, true, {}},
+              {"", 4, 4, true, {}}, {"args", 1, 4, false, {1, 2, 3, 4}}, {"call", 0, 4, false, {0, 5}}};
+  dt.roots = {6};
+  const std::vector<std::string> tokens = {"f", "(", "'a b\\\"c'", "\\", ")"};
+  const std::string text = ps::probes::to_bracket(dt, &tokens);
+  const PlotTree t = parse_bracket(text, "probe-output");
+  ASSERT_EQ(num_leaves(t), 5) << text;
+  std::vector<std::string> leaves;
+  for (const auto& n : t.nodes)
+    if (n.leaf) leaves.push_back(n.label);
+  EXPECT_EQ(leaves, tokens) << text;
+  EXPECT_EQ(t.nodes[t.roots[0]].label, "call");
+}

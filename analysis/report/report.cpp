@@ -1,0 +1,298 @@
+#include "analysis/report/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "models/util/error.h"
+
+namespace ps::report {
+
+namespace {
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double number(const plot::CsvTable& t, size_t row, int col) {
+  double v = kNaN;
+  if (!plot::parse_number(t.rows[row][col], v)) {
+    if (t.rows[row][col].empty()) return kNaN;
+    throw InputError(where(t.source, "line " + std::to_string(t.line[row]) + ": column '" + t.header[col] +
+                                         "' is not a number: '" + t.rows[row][col] + "'"));
+  }
+  return v;
+}
+
+std::string fmt(double v, int digits = 3) {
+  if (!std::isfinite(v)) return "–";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// One row of a probe summary (real task only).
+struct F1Row {
+  std::string model;
+  int layer;
+  int64_t k;
+  double f1, std;
+};
+std::vector<F1Row> f1_rows(const plot::CsvTable& s) {
+  if (s.header.empty()) return {};
+  const int model = s.column("model"), layer = s.column("layer"), k = s.column("k"), task = s.column("task");
+  const int f1 = s.column("f1_macro_mean"), sd = s.column("f1_macro_std");
+  std::vector<F1Row> out;
+  for (size_t r = 0; r < s.rows.size(); ++r) {
+    if (s.rows[r][task] != "real") continue;
+    out.push_back({s.rows[r][model], (int)number(s, r, layer), (int64_t)number(s, r, k), number(s, r, f1),
+                   number(s, r, sd)});
+  }
+  return out;
+}
+
+struct IdRow {
+  std::string model, estimator;
+  int layer;
+  double id, lo, hi;
+};
+std::vector<IdRow> id_rows(const plot::CsvTable& t) {
+  if (t.header.empty()) return {};
+  const int model = t.column("model"), layer = t.column("layer"), est = t.column("estimator");
+  const int id = t.column("id"), lo = t.column("lo"), hi = t.column("hi");
+  std::vector<IdRow> out;
+  for (size_t r = 0; r < t.rows.size(); ++r)
+    out.push_back({t.rows[r][model], t.rows[r][est], (int)number(t, r, layer), number(t, r, id), number(t, r, lo),
+                   number(t, r, hi)});
+  return out;
+}
+
+// Models in the order the report discusses them: trained, random baselines, checkpoints, then any others.
+std::vector<std::string> model_order(const StudyInputs& in, const std::vector<F1Row>& f1,
+                                     const std::vector<IdRow>& ids) {
+  std::vector<std::string> order;
+  auto add = [&](const std::string& m) {
+    if (!m.empty() && std::find(order.begin(), order.end(), m) == order.end()) order.push_back(m);
+  };
+  add(in.trained);
+  for (const auto& m : in.random_baselines) add(m);
+  for (const auto& c : in.checkpoints) add(c.label);
+  for (const auto& r : f1) add(r.model);
+  for (const auto& r : ids) add(r.model);
+  return order;
+}
+
+double mean_id(const std::vector<IdRow>& ids, const std::string& model, const std::string& estimator,
+               int only_layer = -1) {
+  double sum = 0;
+  int n = 0;
+  for (const auto& r : ids)
+    if (r.model == model && r.estimator == estimator && (only_layer < 0 || r.layer == only_layer) &&
+        std::isfinite(r.id)) {
+      sum += r.id;
+      ++n;
+    }
+  return n ? sum / n : kNaN;
+}
+
+int last_layer(const std::vector<IdRow>& ids, const std::string& model) {
+  int last = -1;
+  for (const auto& r : ids)
+    if (r.model == model) last = std::max(last, r.layer);
+  return last;
+}
+
+// "clearly above": the gap exceeds both 0.02 F1 and twice the seeds' combined standard deviation.
+bool clearly_above(double a, double a_std, double b, double b_std) {
+  if (!std::isfinite(a) || !std::isfinite(b)) return false;
+  const double sd = std::sqrt((std::isfinite(a_std) ? a_std * a_std : 0) + (std::isfinite(b_std) ? b_std * b_std : 0));
+  return a - b > std::max(0.02, 2 * sd);
+}
+
+void f1_by_layer_table(std::ostringstream& md, const std::vector<F1Row>& f1, const std::vector<std::string>& models,
+                       int64_t k) {
+  std::set<int> layers;
+  for (const auto& r : f1)
+    if (r.k == k) layers.insert(r.layer);
+  md << "| layer |";
+  for (const auto& m : models) md << " " << m << " |";
+  md << "\n|---|";
+  for (size_t i = 0; i < models.size(); ++i) md << "---|";
+  md << "\n";
+  for (int layer : layers) {
+    md << "| " << layer << " |";
+    for (const auto& m : models) {
+      const auto it = std::find_if(f1.begin(), f1.end(),
+                                   [&](const F1Row& r) { return r.model == m && r.layer == layer && r.k == k; });
+      md << " " << (it == f1.end() ? "–" : fmt(it->f1) + (it->std > 0 ? " ± " + fmt(it->std) : "")) << " |";
+    }
+    md << "\n";
+  }
+}
+
+}  // namespace
+
+Best best_f1(const plot::CsvTable& summary, const std::string& model) {
+  Best b;
+  for (const auto& r : f1_rows(summary))
+    if (r.model == model && std::isfinite(r.f1) && (!b.found || r.f1 > b.f1)) b = {true, r.layer, r.k, r.f1, r.std};
+  return b;
+}
+
+double f1_at(const plot::CsvTable& summary, const std::string& model, int layer, int64_t k) {
+  for (const auto& r : f1_rows(summary))
+    if (r.model == model && r.layer == layer && r.k == k) return r.f1;
+  return kNaN;
+}
+
+Findings findings(const StudyInputs& in) {
+  Findings f;
+  f.trained = best_f1(in.probe_summary, in.trained);
+  for (const auto& m : in.random_baselines) {
+    const Best b = best_f1(in.probe_summary, m);
+    if (b.found && (!f.random.found || b.f1 > f.random.f1)) f.random = b;
+  }
+  if (!f.trained.found) {
+    f.lines.push_back("No AST-Probe results for the trained model '" + in.trained + "'.");
+    return f;
+  }
+  const Best& t = f.trained;
+  f.trained_layer0 = f1_at(in.probe_summary, in.trained, 0, t.k);
+  f.above_layer0 = clearly_above(t.f1, t.f1_std, f.trained_layer0, 0);
+  f.above_random = f.random.found && clearly_above(t.f1, t.f1_std, f.random.f1, f.random.f1_std);
+  std::ostringstream s;
+  s << "The trained model's best AST-Probe F1 is " << fmt(t.f1) << " (layer " << t.layer << ", k = " << t.k
+    << "); its layer 0 (embeddings) reaches " << fmt(f.trained_layer0) << " at the same k";
+  if (f.random.found)
+    s << ", and random weights at best " << fmt(f.random.f1) << " (layer " << f.random.layer << ", k = " << f.random.k
+      << ")";
+  s << ". Trained best layer vs layer 0: " << (f.above_layer0 ? "clearly above" : "NOT clearly above")
+    << " (+" << fmt(t.f1 - f.trained_layer0) << ")";
+  if (f.random.found)
+    s << "; vs random weights: " << (f.above_random ? "clearly above" : "NOT clearly above") << " (+"
+      << fmt(t.f1 - f.random.f1) << ")";
+  s << ".";
+  f.lines.push_back(s.str());
+
+  const auto ids = id_rows(in.id);
+  if (!ids.empty()) {
+    for (const auto& m : in.random_baselines) {
+      const double a = mean_id(ids, in.trained, "twonn"), b = mean_id(ids, m, "twonn");
+      if (!std::isfinite(a) || !std::isfinite(b)) continue;
+      f.lines.push_back("Mean TwoNN intrinsic dimension over layers: trained " + fmt(a, 1) + " vs random weights " +
+                        fmt(b, 1) + " (" + (a < b ? "lower after training" : "not lower after training") + ").");
+    }
+  }
+  if (!in.checkpoints.empty()) {
+    std::vector<Checkpoint> steps = in.checkpoints;
+    if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
+    std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+    std::string f1s, idv;
+    for (const auto& c : steps) {
+      const Best b = best_f1(in.probe_summary, c.label);
+      f1s += (f1s.empty() ? "" : " → ") + ("step " + std::to_string(c.step) + ": " + (b.found ? fmt(b.f1) : "–"));
+      idv += (idv.empty() ? "" : " → ") + fmt(mean_id(ids, c.label, "twonn"), 1);
+    }
+    f.lines.push_back("Over training, best-layer F1 " + f1s + ".");
+    if (!ids.empty()) f.lines.push_back("Mean TwoNN ID over layers at the same steps: " + idv + ".");
+  }
+  return f;
+}
+
+std::string study_markdown(const StudyInputs& in) {
+  const auto f1 = f1_rows(in.probe_summary);
+  const auto ids = id_rows(in.id);
+  const auto models = model_order(in, f1, ids);
+  const Findings found = findings(in);
+  std::ostringstream md;
+  md << "# " << in.title << "\n\n## Findings\n\n";
+  for (const auto& l : found.lines) md << "- " << l << "\n";
+  if (!in.setup_lines.empty()) {
+    md << "\n## Setup\n\n";
+    for (const auto& l : in.setup_lines) md << "- " << l << "\n";
+  }
+  if (!f1.empty()) {
+    const int64_t k = found.trained.found ? found.trained.k : f1.front().k;
+    md << "\n## AST-Probe F1 by layer (test macro F1, k = " << k << ")\n\n"
+       << "Layer L is `hidden_states[L]` (0 = embeddings). Mean ± std over seeds when there are several.\n\n";
+    f1_by_layer_table(md, f1, models, k);
+    std::set<int64_t> ks;
+    for (const auto& r : f1)
+      if (r.model == in.trained) ks.insert(r.k);
+    if (ks.size() > 1) {
+      md << "\n## F1 by k (" << in.trained << ")\n\n| layer |";
+      for (int64_t kk : ks) md << " k = " << kk << " |";
+      md << "\n|---|";
+      for (size_t i = 0; i < ks.size(); ++i) md << "---|";
+      md << "\n";
+      std::set<int> layers;
+      for (const auto& r : f1)
+        if (r.model == in.trained) layers.insert(r.layer);
+      for (int layer : layers) {
+        md << "| " << layer << " |";
+        for (int64_t kk : ks) md << " " << fmt(f1_at(in.probe_summary, in.trained, layer, kk)) << " |";
+        md << "\n";
+      }
+    }
+  }
+  if (!ids.empty()) {
+    std::vector<std::string> estimators;
+    for (const auto& r : ids)
+      if (std::find(estimators.begin(), estimators.end(), r.estimator) == estimators.end())
+        estimators.push_back(r.estimator);
+    md << "\n## Intrinsic dimension by layer\n\nEstimate [95% bootstrap interval] per model.\n";
+    for (const auto& e : estimators) {
+      md << "\n### " << e << "\n\n| layer |";
+      std::vector<std::string> ms;
+      for (const auto& m : models)
+        if (std::any_of(ids.begin(), ids.end(), [&](const IdRow& r) { return r.model == m && r.estimator == e; }))
+          ms.push_back(m);
+      for (const auto& m : ms) md << " " << m << " |";
+      md << "\n|---|";
+      for (size_t i = 0; i < ms.size(); ++i) md << "---|";
+      md << "\n";
+      std::set<int> layers;
+      for (const auto& r : ids)
+        if (r.estimator == e) layers.insert(r.layer);
+      for (int layer : layers) {
+        md << "| " << layer << " |";
+        for (const auto& m : ms) {
+          const auto it = std::find_if(ids.begin(), ids.end(), [&](const IdRow& r) {
+            return r.model == m && r.estimator == e && r.layer == layer;
+          });
+          if (it == ids.end()) md << " – |";
+          else if (std::isfinite(it->lo)) md << " " << fmt(it->id, 1) << " [" << fmt(it->lo, 1) << ", " << fmt(it->hi, 1) << "] |";
+          else md << " " << fmt(it->id, 1) << " |";
+        }
+        md << "\n";
+      }
+    }
+  }
+  if (!in.checkpoints.empty()) {
+    std::vector<Checkpoint> steps = in.checkpoints;
+    if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
+    std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+    md << "\n## Over training\n\n| step | model | best F1 (layer, k) | mean TwoNN ID | last-layer TwoNN ID | "
+          "last-layer PCA-90 |\n|---|---|---|---|---|---|\n";
+    for (const auto& c : steps) {
+      const Best b = best_f1(in.probe_summary, c.label);
+      const int last = last_layer(ids, c.label);
+      md << "| " << c.step << " | " << c.label << " | "
+         << (b.found ? fmt(b.f1) + " (" + std::to_string(b.layer) + ", " + std::to_string(b.k) + ")" : "–") << " | "
+         << fmt(mean_id(ids, c.label, "twonn"), 1) << " | "
+         << (last >= 0 ? fmt(mean_id(ids, c.label, "twonn", last), 1) : "–") << " | "
+         << (last >= 0 ? fmt(mean_id(ids, c.label, "pca90", last), 1) : "–") << " |\n";
+    }
+  }
+  if (!in.figures.empty()) {
+    md << "\n## Figures\n";
+    for (const auto& fig : in.figures)
+      md << "\n![" << fig.caption << "](" << fig.path << ")\n\n*" << fig.caption << "* (vector versions and the "
+         << "numbers drawn sit next to the PNG: same name, .pdf/.svg/.csv/.json)\n";
+  }
+  return md.str();
+}
+
+}  // namespace ps::report

@@ -1,0 +1,111 @@
+#include "analysis/report/report.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/util/error.h"
+
+namespace {
+
+using ps::plot::read_csv_table;
+using ps::report::StudyInputs;
+
+const char* kSummary =
+    "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std\n"
+    "trained,python,0,16,real,1,0.30,0\n"
+    "trained,python,0,64,real,1,0.32,0\n"
+    "trained,python,1,16,real,1,0.50,0\n"
+    "trained,python,1,64,real,1,0.61,0\n"
+    "trained,python,1,64,control,1,0.90,0\n"  // control rows never count as the best
+    "trained,python,2,64,real,1,0.55,0\n"
+    "random,python,0,64,real,1,0.31,0\n"
+    "random,python,1,64,real,1,0.35,0\n"
+    "random,python,2,64,real,1,0.33,0\n"
+    "step-8,python,1,64,real,1,0.40,0\n"
+    "step-40,python,2,64,real,1,0.47,0\n";
+
+const char* kId =
+    "model,store,layer,estimator,id,lo,hi,n_points,n_used,n_duplicates,seconds\n"
+    "trained,a.h5,0,twonn,10,9,11,100,100,0,0.1\n"
+    "trained,a.h5,2,twonn,14,13,15,100,100,0,0.1\n"
+    "trained,a.h5,2,pca90,40,38,42,100,100,0,0.1\n"
+    "random,b.h5,0,twonn,16,15,17,100,100,0,0.1\n"
+    "random,b.h5,2,twonn,20,19,21,100,100,0,0.1\n"
+    "step-8,c.h5,2,twonn,18,17,19,100,100,0,0.1\n";
+
+StudyInputs inputs() {
+  StudyInputs in;
+  in.probe_summary = read_csv_table(kSummary, "summary.csv");
+  in.id = read_csv_table(kId, "id.csv");
+  in.trained = "trained";
+  in.random_baselines = {"random"};
+  in.checkpoints = {{"step-40", 40}, {"step-8", 8}};
+  in.final_step = 400;
+  in.figures = {{"figures/f1.png", "F1 by layer"}};
+  return in;
+}
+
+TEST(Report, BestIgnoresControlAndFindsLayerAndK) {
+  const auto in = inputs();
+  const auto b = ps::report::best_f1(in.probe_summary, "trained");
+  ASSERT_TRUE(b.found);
+  EXPECT_EQ(b.layer, 1);
+  EXPECT_EQ(b.k, 64);
+  EXPECT_DOUBLE_EQ(b.f1, 0.61);
+  EXPECT_FALSE(ps::report::best_f1(in.probe_summary, "absent").found);
+  EXPECT_TRUE(std::isnan(ps::report::f1_at(in.probe_summary, "trained", 2, 16)));
+}
+
+TEST(Report, VerdictsCompareAgainstLayerZeroAndRandomWeights) {
+  auto in = inputs();
+  auto f = ps::report::findings(in);
+  EXPECT_DOUBLE_EQ(f.trained_layer0, 0.32);
+  EXPECT_TRUE(f.above_layer0);
+  EXPECT_TRUE(f.above_random);
+  EXPECT_DOUBLE_EQ(f.random.f1, 0.35);
+  // A random baseline within 0.02 of the trained model is not "clearly" below it.
+  in.probe_summary = read_csv_table(std::string(kSummary) + "random,python,3,64,real,1,0.60,0\n", "summary.csv");
+  f = ps::report::findings(in);
+  EXPECT_FALSE(f.above_random);
+  EXPECT_TRUE(f.above_layer0);
+}
+
+TEST(Report, MarkdownHoldsTablesCheckpointsAndFigures) {
+  const std::string md = ps::report::study_markdown(inputs());
+  EXPECT_NE(md.find("| 1 | 0.610 | 0.350 | – | 0.400 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1 | 0.500 | 0.610 |"), std::string::npos) << md;  // F1 by k, layer 1
+  EXPECT_NE(md.find("| 2 | 14.0 [13.0, 15.0] | 20.0 [19.0, 21.0] | 18.0 [17.0, 19.0] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("lower after training"), std::string::npos);
+  // Checkpoints sorted by step, the final model last.
+  const auto s8 = md.find("| 8 | step-8 | 0.400 (1, 64)"), s40 = md.find("| 40 | step-40 | 0.470 (2, 64)"),
+             s400 = md.find("| 400 | trained | 0.610 (1, 64) | 12.0 | 14.0 | 40.0 |");
+  ASSERT_NE(s8, std::string::npos) << md;
+  ASSERT_NE(s40, std::string::npos) << md;
+  ASSERT_NE(s400, std::string::npos) << md;
+  EXPECT_LT(s8, s40);
+  EXPECT_LT(s40, s400);
+  EXPECT_NE(md.find("step 8: 0.400 → step 40: 0.470 → step 400: 0.610"), std::string::npos) << md;
+  EXPECT_NE(md.find("![F1 by layer](figures/f1.png)"), std::string::npos);
+}
+
+TEST(Report, MissingColumnOrBadNumberNamesTheFile) {
+  auto in = inputs();
+  in.probe_summary = read_csv_table("model,layer,k,task\ntrained,0,16,real\n", "bad_summary.csv");
+  try {
+    ps::report::study_markdown(in);
+    FAIL() << "expected InputError";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad_summary.csv"), std::string::npos) << e.what();
+  }
+  in = inputs();
+  in.id = read_csv_table("model,store,layer,estimator,id,lo,hi\ntrained,a,x,twonn,1,1,1\n", "bad_id.csv");
+  try {
+    ps::report::study_markdown(in);
+    FAIL() << "expected InputError";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad_id.csv: line 2"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
