@@ -31,14 +31,26 @@ void check_size(double width_in, double height_in, int dpi) {
 
 }  // namespace
 
-void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style) {
+const DrawnPoint* nearest_point(const DrawnPoints& drawn, QPointF at, double max_distance) {
+  const DrawnPoint* best = nullptr;
+  double best_d = max_distance;
+  for (const auto& p : drawn.points) {
+    const double d = std::hypot(p.at.x() - at.x(), p.at.y() - at.y());
+    if (d <= best_d) best_d = d, best = &p;
+  }
+  return best;
+}
+
+void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style,
+            DrawnPoints* drawn) {
+  if (drawn) drawn->points.clear();
   Canvas c(painter, style);
   painter.save();
   painter.setClipRect(rect, Qt::IntersectClip);
   std::visit(
       [&](const auto& s) {
         using T = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<T, ps::plot::LinePlot>) render_lines(s, c, rect);
+        if constexpr (std::is_same_v<T, ps::plot::LinePlot>) render_lines(s, c, rect, drawn);
         if constexpr (std::is_same_v<T, ps::plot::Heatmap>) render_heatmap(s, c, rect);
         if constexpr (std::is_same_v<T, ps::plot::MaskFigure>) render_masks(s, c, rect);
         if constexpr (std::is_same_v<T, ps::plot::TreePair>) render_trees(s, c, rect);

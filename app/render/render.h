@@ -2,6 +2,7 @@
 // Offscreen rendering of plot specs (analysis/plot/figure.h) with QtGui only — no Widgets — so the CLI
 // renders headless (QT_QPA_PLATFORM=offscreen) and the desktop app can draw the same figures into
 // any QPainter.
+#include <QPointF>
 #include <QRectF>
 #include <QString>
 #include <string>
@@ -27,9 +28,23 @@ struct Style {
   double marker_pt = 3.6;  // marker diameter
 };
 
+// Where a line plot's data points landed (in the coordinates of the rect given to render()): the desktop
+// app hit-tests these for hover tooltips and clicks, so it never re-derives the plot's layout.
+struct DrawnPoint {
+  int series = 0, index = 0;  // LinePlot::series[series].x/y[index]
+  QPointF at;
+};
+struct DrawnPoints {
+  std::vector<DrawnPoint> points;
+};
+// The drawn point nearest to `at` within max_distance (same units), or nullptr.
+const DrawnPoint* nearest_point(const DrawnPoints& drawn, QPointF at, double max_distance);
+
 // Draws the figure into `rect` (in the painter's logical coordinates). Text is sized so that a font
-// of s points is s logical units tall whatever the device's resolution.
-void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style = {});
+// of s points is s logical units tall whatever the device's resolution. `drawn` (optional) receives
+// the position of every line-plot data point drawn.
+void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style = {},
+            DrawnPoints* drawn = nullptr);
 
 enum class Format { pdf, svg, png };
 // "pdf,svg,png" (any subset, any order); InputError on an unknown name or an empty list.

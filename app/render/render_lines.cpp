@@ -56,7 +56,7 @@ int hidden(const LinePlot& p, const Mapper& m, const QRectF& r) {
 
 }  // namespace
 
-void render_lines(const LinePlot& p, Canvas& c, const QRectF& rect) {
+void render_lines(const LinePlot& p, Canvas& c, const QRectF& rect, DrawnPoints* drawn) {
   const Style& st = c.style;
   const QFont tick_f = c.font(st.tick_pt), label_f = c.font(st.font_pt), legend_f = c.font(st.font_pt);
   const double tick_len = 2.5, gap = 2.5;
@@ -169,6 +169,9 @@ void render_lines(const LinePlot& p, Canvas& c, const QRectF& rect) {
       open = true;
     }
     P.drawPath(path);
+    if (drawn)
+      for (size_t i = 0; i < s.x.size(); ++i)
+        if (m.ok(s.x[i], s.y[i])) drawn->points.push_back({int(k), int(i), QPointF(m.px(s.x[i]), m.py(s.y[i]))});
     if (p.markers)
       for (size_t i = 0; i < s.x.size(); ++i)
         if (m.ok(s.x[i], s.y[i]))

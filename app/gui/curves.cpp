@@ -1,0 +1,118 @@
+#include "app/gui/curves.h"
+
+#include <QTabWidget>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <set>
+
+#include "analysis/plot/table.h"
+#include "app/gui/figure_view.h"
+
+namespace ps::gui {
+
+namespace {
+
+// Distinct values of a column (to decide which columns tell series apart).
+size_t distinct(const plot::CsvTable& t, const std::string& col) {
+  const auto it = std::find(t.header.begin(), t.header.end(), col);
+  if (it == t.header.end()) return 0;
+  std::set<std::string> v;
+  for (const auto& r : t.rows) v.insert(r[size_t(it - t.header.begin())]);
+  return v.size();
+}
+
+// model always; k, task, language only when they vary, so legends stay short.
+std::vector<std::string> probe_groups(const plot::CsvTable& t, bool with_k) {
+  std::vector<std::string> g = {"model"};
+  if (with_k && distinct(t, "k") > 1) g.push_back("k");
+  if (distinct(t, "language") > 1) g.push_back("language");
+  if (distinct(t, "task") > 1) g.push_back("task");
+  return g;
+}
+
+}  // namespace
+
+CurvesPanel::CurvesPanel(Session& session, QWidget* parent) : QWidget(parent), s_(session) {
+  tabs_ = new QTabWidget;
+  const char* names[] = {"F1 by layer", "F1 by k", "Intrinsic dimension by layer"};
+  for (int i = 0; i < 3; ++i) {
+    panels_[i] = new FigurePanel;
+    tabs_->addTab(panels_[i], names[i]);
+  }
+  for (int i : {0, 2})
+    connect(panels_[i]->view(), &FigureView::pointClicked, this,
+            [this](int, int, double x, double) { Q_EMIT layerClicked(int(x)); });
+  auto* v = new QVBoxLayout(this);
+  v->setContentsMargins(0, 0, 0, 0);
+  v->addWidget(tabs_);
+  reload();
+}
+
+FigurePanel* CurvesPanel::panel(int index) const { return panels_[std::clamp(index, 0, 2)]; }
+FigureView* CurvesPanel::currentView() const { return panel(tabs_->currentIndex())->view(); }
+void CurvesPanel::setTab(int index) { tabs_->setCurrentIndex(index); }
+
+void CurvesPanel::setLayer(int layer) {
+  layer_ = layer;
+  const auto p = f1_by_k();
+  panels_[1]->view()->setFigure(p ? std::optional<plot::FigureSpec>(*p) : std::nullopt,
+                                QString("No AST-Probe results at layer %1.").arg(layer));
+}
+
+void CurvesPanel::reload() {
+  auto show = [](FigurePanel* panel, const std::optional<plot::LinePlot>& p, const QString& why) {
+    panel->view()->setFigure(p ? std::optional<plot::FigureSpec>(*p) : std::nullopt, why);
+  };
+  try {
+    show(panels_[0], f1_by_layer(), "Open AST-Probe results (results.csv from probescope probe ast or Run ▸ Fit AST-Probes).");
+    setLayer(layer_);
+    show(panels_[2], id_by_layer(), "Open an id.csv (probescope id, or Run ▸ Intrinsic dimension).");
+  } catch (const std::exception& e) {
+    for (auto* p : panels_) p->view()->setFigure(std::nullopt, e.what());
+  }
+}
+
+std::optional<plot::LinePlot> CurvesPanel::f1_by_layer() const {
+  if (s_.probe_tables().empty()) return std::nullopt;
+  const auto t = merge_tables(s_.probe_tables());
+  plot::LineQuery q;
+  q.x = "layer";
+  q.y = "f1_macro";
+  q.group = probe_groups(t, true);
+  auto p = plot::lines_from_table(t, q);
+  p.title = "AST-Probe F1 by layer";
+  p.y.label = "F1 (macro, test)";
+  return p;
+}
+
+std::optional<plot::LinePlot> CurvesPanel::f1_by_k() const {
+  if (s_.probe_tables().empty()) return std::nullopt;
+  const auto t = merge_tables(s_.probe_tables());
+  plot::LineQuery q;
+  q.x = "k";
+  q.y = "f1_macro";
+  q.group = probe_groups(t, false);
+  q.where = {{"layer", std::to_string(layer_)}};
+  auto p = plot::lines_from_table(t, q);
+  if (p.series.empty()) return std::nullopt;
+  p.title = "AST-Probe F1 by k, layer " + std::to_string(layer_);
+  p.x.log = true;
+  p.y.label = "F1 (macro, test)";
+  return p;
+}
+
+std::optional<plot::LinePlot> CurvesPanel::id_by_layer() const {
+  if (s_.id_tables().empty()) return std::nullopt;
+  plot::LineQuery q;
+  q.x = "layer";
+  q.y = "id";
+  q.group = {"model", "estimator"};
+  q.lo = "lo";
+  q.hi = "hi";
+  auto p = plot::lines_from_table(merge_tables(s_.id_tables()), q);
+  p.title = "Intrinsic dimension by layer";
+  p.y.label = "intrinsic dimension";
+  return p;
+}
+
+}  // namespace ps::gui

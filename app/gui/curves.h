@@ -1,0 +1,43 @@
+#pragma once
+// Curves over every loaded results file at once (several models, random-weight baselines, control
+// tasks): AST-Probe F1 by layer, F1 by k (at the explorer's layer) and intrinsic dimension by layer
+// with its bootstrap band. Built by plot::lines_from_table, the call behind `probescope plot lines`.
+// Hover shows a point's values; clicking a point of a by-layer curve emits layerClicked.
+#include <QWidget>
+#include <optional>
+
+#include "analysis/plot/figure.h"
+#include "app/gui/session.h"
+
+class QTabWidget;
+
+namespace ps::gui {
+
+class FigurePanel;
+class FigureView;
+
+class CurvesPanel : public QWidget {
+  Q_OBJECT
+ public:
+  CurvesPanel(Session& session, QWidget* parent = nullptr);
+  void reload();          // results files were added
+  void setLayer(int layer);  // F1 by k follows the explorer's layer
+  void setTab(int index);    // 0 F1 by layer, 1 F1 by k, 2 ID by layer
+  FigurePanel* panel(int index) const;
+  FigureView* currentView() const;
+
+ Q_SIGNALS:
+  void layerClicked(int layer);
+
+ private:
+  std::optional<plot::LinePlot> f1_by_layer() const;
+  std::optional<plot::LinePlot> f1_by_k() const;
+  std::optional<plot::LinePlot> id_by_layer() const;
+
+  Session& s_;
+  QTabWidget* tabs_;
+  FigurePanel* panels_[3];
+  int layer_ = 0;
+};
+
+}  // namespace ps::gui
