@@ -132,6 +132,33 @@ void f1_by_layer_table(std::ostringstream& md, const std::vector<F1Row>& f1, con
   }
 }
 
+// The k of the F1-by-layer table: one every model was probed at (checkpoints are often probed at a single
+// k), the trained model's best among those; the trained model's best k when no k is shared.
+int64_t table_k(const std::vector<F1Row>& f1, const std::vector<std::string>& models, const std::string& trained,
+                const Findings& found) {
+  std::set<int64_t> shared;
+  bool first = true;
+  for (const auto& m : models) {
+    std::set<int64_t> ks;
+    for (const auto& r : f1)
+      if (r.model == m) ks.insert(r.k);
+    if (ks.empty()) continue;
+    if (first) shared = ks;
+    else {
+      std::set<int64_t> both;
+      for (int64_t k : ks)
+        if (shared.count(k)) both.insert(k);
+      shared = both;
+    }
+    first = false;
+  }
+  int64_t best_k = found.trained.found ? found.trained.k : f1.front().k;
+  double best = -1;
+  for (const auto& r : f1)
+    if (r.model == trained && shared.count(r.k) && std::isfinite(r.f1) && r.f1 > best) best = r.f1, best_k = r.k;
+  return best_k;
+}
+
 }  // namespace
 
 Best best_f1(const plot::CsvTable& summary, const std::string& model) {
@@ -214,7 +241,7 @@ std::string study_markdown(const StudyInputs& in) {
     for (const auto& l : in.setup_lines) md << "- " << l << "\n";
   }
   if (!f1.empty()) {
-    const int64_t k = found.trained.found ? found.trained.k : f1.front().k;
+    const int64_t k = table_k(f1, models, in.trained, found);
     md << "\n## AST-Probe F1 by layer (test macro F1, k = " << k << ")\n\n"
        << "Layer L is `hidden_states[L]` (0 = embeddings). Mean ± std over seeds when there are several.\n\n";
     f1_by_layer_table(md, f1, models, k);
@@ -274,14 +301,15 @@ std::string study_markdown(const StudyInputs& in) {
     std::vector<Checkpoint> steps = in.checkpoints;
     if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
     std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
-    md << "\n## Over training\n\n| step | model | best F1 (layer, k) | mean TwoNN ID | last-layer TwoNN ID | "
-          "last-layer PCA-90 |\n|---|---|---|---|---|---|\n";
+    md << "\n## Over training\n\nMeans are over layers; layer 0 (the embeddings) often moves differently from the "
+          "rest, so see the per-layer tables above too.\n\n| step | model | best F1 (layer, k) | mean TwoNN ID | "
+          "mean MLE ID | last-layer TwoNN ID | last-layer PCA-90 |\n|---|---|---|---|---|---|---|\n";
     for (const auto& c : steps) {
       const Best b = best_f1(in.probe_summary, c.label);
       const int last = last_layer(ids, c.label);
       md << "| " << c.step << " | " << c.label << " | "
          << (b.found ? fmt(b.f1) + " (" + std::to_string(b.layer) + ", " + std::to_string(b.k) + ")" : "–") << " | "
-         << fmt(mean_id(ids, c.label, "twonn"), 1) << " | "
+         << fmt(mean_id(ids, c.label, "twonn"), 1) << " | " << fmt(mean_id(ids, c.label, "mle"), 1) << " | "
          << (last >= 0 ? fmt(mean_id(ids, c.label, "twonn", last), 1) : "–") << " | "
          << (last >= 0 ? fmt(mean_id(ids, c.label, "pca90", last), 1) : "–") << " |\n";
     }

@@ -79,7 +79,7 @@ TEST(Report, MarkdownHoldsTablesCheckpointsAndFigures) {
   EXPECT_NE(md.find("lower after training"), std::string::npos);
   // Checkpoints sorted by step, the final model last.
   const auto s8 = md.find("| 8 | step-8 | 0.400 (1, 64)"), s40 = md.find("| 40 | step-40 | 0.470 (2, 64)"),
-             s400 = md.find("| 400 | trained | 0.610 (1, 64) | 12.0 | 14.0 | 40.0 |");
+             s400 = md.find("| 400 | trained | 0.610 (1, 64) | 12.0 | – | 14.0 | 40.0 |");
   ASSERT_NE(s8, std::string::npos) << md;
   ASSERT_NE(s40, std::string::npos) << md;
   ASSERT_NE(s400, std::string::npos) << md;
@@ -87,6 +87,21 @@ TEST(Report, MarkdownHoldsTablesCheckpointsAndFigures) {
   EXPECT_LT(s40, s400);
   EXPECT_NE(md.find("step 8: 0.400 → step 40: 0.470 → step 400: 0.610"), std::string::npos) << md;
   EXPECT_NE(md.find("![F1 by layer](figures/f1.png)"), std::string::npos);
+}
+
+TEST(Report, LayerTableUsesAKEveryModelWasProbedAt) {
+  auto in = inputs();
+  // The trained model is best at k = 128, which the checkpoints lack: the table stays at the shared k = 64.
+  in.probe_summary = read_csv_table(std::string(kSummary) + "trained,python,1,128,real,1,0.70,0\n", "summary.csv");
+  const std::string md = ps::report::study_markdown(in);
+  EXPECT_NE(md.find("## AST-Probe F1 by layer (test macro F1, k = 64)"), std::string::npos) << md;
+  EXPECT_NE(md.find("best AST-Probe F1 is 0.700 (layer 1, k = 128)"), std::string::npos) << md;
+  // With the trained model alone, its best k is the table's.
+  in = StudyInputs{};
+  in.trained = "trained";
+  in.probe_summary = read_csv_table(
+      "model,layer,k,task,f1_macro_mean,f1_macro_std\ntrained,0,64,real,0.3,0\ntrained,0,128,real,0.4,0\n", "s.csv");
+  EXPECT_NE(ps::report::study_markdown(in).find("(test macro F1, k = 128)"), std::string::npos);
 }
 
 TEST(Report, MissingColumnOrBadNumberNamesTheFile) {
