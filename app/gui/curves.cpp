@@ -1,5 +1,8 @@
 #include "app/gui/curves.h"
 
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
 #include <QTabWidget>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -35,10 +38,29 @@ std::vector<std::string> probe_groups(const plot::CsvTable& t, bool with_k) {
 CurvesPanel::CurvesPanel(Session& session, QWidget* parent) : QWidget(parent), s_(session) {
   tabs_ = new QTabWidget;
   const char* names[] = {"F1 by layer", "F1 by k", "Intrinsic dimension by layer"};
-  for (int i = 0; i < 3; ++i) {
-    panels_[i] = new FigurePanel;
-    tabs_->addTab(panels_[i], names[i]);
-  }
+  for (int i = 0; i < 3; ++i) panels_[i] = new FigurePanel;
+  tabs_->addTab(panels_[0], names[0]);
+  tabs_->addTab(panels_[1], names[1]);
+  estimators_ = new QComboBox;
+  auto* id_page = new QWidget;
+  auto* id_bar = new QHBoxLayout;
+  id_bar->addWidget(new QLabel("estimator"));
+  id_bar->addWidget(estimators_);
+  id_bar->addStretch(1);
+  auto* id_col = new QVBoxLayout(id_page);
+  id_col->setContentsMargins(0, 4, 0, 0);
+  id_col->addLayout(id_bar);
+  id_col->addWidget(panels_[2], 1);
+  tabs_->addTab(id_page, names[2]);
+  connect(estimators_, &QComboBox::currentTextChanged, this, [this](const QString&) {
+    try {
+      const auto p = id_by_layer();
+      panels_[2]->view()->setFigure(p ? std::optional<plot::FigureSpec>(*p) : std::nullopt,
+                                    "Open an id.csv (probescope id, or Run ▸ Intrinsic dimension).");
+    } catch (const std::exception& e) {
+      panels_[2]->view()->setFigure(std::nullopt, e.what());
+    }
+  });
   for (int i : {0, 2})
     connect(panels_[i]->view(), &FigureView::pointClicked, this,
             [this](int, int, double x, double) { Q_EMIT layerClicked(int(x)); });
@@ -51,6 +73,28 @@ CurvesPanel::CurvesPanel(Session& session, QWidget* parent) : QWidget(parent), s
 FigurePanel* CurvesPanel::panel(int index) const { return panels_[std::clamp(index, 0, 2)]; }
 FigureView* CurvesPanel::currentView() const { return panel(tabs_->currentIndex())->view(); }
 void CurvesPanel::setTab(int index) { tabs_->setCurrentIndex(index); }
+void CurvesPanel::setEstimator(const QString& estimator) { estimators_->setCurrentText(estimator); }
+QString CurvesPanel::estimator() const { return estimators_->currentText(); }
+
+void CurvesPanel::refresh_estimators() {
+  std::vector<std::string> found;
+  for (const auto& t : s_.id_tables()) {
+    const auto it = std::find(t.header.begin(), t.header.end(), "estimator");
+    if (it == t.header.end()) continue;
+    for (const auto& r : t.rows) {
+      const auto& e = r[size_t(it - t.header.begin())];
+      if (std::find(found.begin(), found.end(), e) == found.end()) found.push_back(e);
+    }
+  }
+  const QString keep = estimators_->currentText();
+  const QSignalBlocker block(estimators_);
+  estimators_->clear();
+  for (const auto& e : found) estimators_->addItem(QString::fromStdString(e));
+  if (found.size() > 1) estimators_->addItem("all");
+  const bool has_twonn = std::find(found.begin(), found.end(), "twonn") != found.end();
+  const int i = estimators_->findText(keep.isEmpty() ? (has_twonn ? "twonn" : "all") : keep);
+  estimators_->setCurrentIndex(i >= 0 ? i : 0);
+}
 
 void CurvesPanel::setLayer(int layer) {
   layer_ = layer;
@@ -66,6 +110,7 @@ void CurvesPanel::reload() {
   try {
     show(panels_[0], f1_by_layer(), "Open AST-Probe results (results.csv from probescope probe ast or Run ▸ Fit AST-Probes).");
     setLayer(layer_);
+    refresh_estimators();
     show(panels_[2], id_by_layer(), "Open an id.csv (probescope id, or Run ▸ Intrinsic dimension).");
   } catch (const std::exception& e) {
     for (auto* p : panels_) p->view()->setFigure(std::nullopt, e.what());
@@ -106,11 +151,16 @@ std::optional<plot::LinePlot> CurvesPanel::id_by_layer() const {
   plot::LineQuery q;
   q.x = "layer";
   q.y = "id";
+  const std::string est = estimators_->currentText().toStdString();
   q.group = {"model", "estimator"};
+  if (!est.empty() && est != "all") {
+    q.group = {"model"};
+    q.where = {{"estimator", est}};
+  }
   q.lo = "lo";
   q.hi = "hi";
   auto p = plot::lines_from_table(merge_tables(s_.id_tables()), q);
-  p.title = "Intrinsic dimension by layer";
+  p.title = "Intrinsic dimension by layer" + (q.where.empty() ? std::string() : " (" + est + ")");
   p.y.label = "intrinsic dimension";
   return p;
 }

@@ -9,6 +9,7 @@
 #include "analysis/plot/figure.h"
 #include "app/gui/session.h"
 
+class QComboBox;
 class QTabWidget;
 
 namespace ps::gui {
@@ -25,6 +26,10 @@ class CurvesPanel : public QWidget {
   void setTab(int index);    // 0 F1 by layer, 1 F1 by k, 2 ID by layer
   FigurePanel* panel(int index) const;
   FigureView* currentView() const;
+  // The ID tab shows one estimator at a time (default TwoNN): 5 models x 4 estimators is unreadable.
+  // "all" shows every estimator as its own series.
+  void setEstimator(const QString& estimator);
+  QString estimator() const;
 
  Q_SIGNALS:
   void layerClicked(int layer);
@@ -34,9 +39,12 @@ class CurvesPanel : public QWidget {
   std::optional<plot::LinePlot> f1_by_k() const;
   std::optional<plot::LinePlot> id_by_layer() const;
 
+  void refresh_estimators();
+
   Session& s_;
   QTabWidget* tabs_;
   FigurePanel* panels_[3];
+  QComboBox* estimators_;
   int layer_ = 0;
 };
 

@@ -47,11 +47,21 @@ TEST(GuiTasks, IdSweepRunsInTheBackgroundAndLoadsItsCurve) {
   EXPECT_TRUE(done.at(0).at(0).toBool()) << done.at(0).at(2).toString().toStdString();
   EXPECT_GT(ticks, 0);  // the GUI thread ran its timers while the sweep worked
   EXPECT_TRUE(fs::exists(out + "/id.csv"));
+  // One estimator at a time (TwoNN first), or all of them as separate series.
+  EXPECT_EQ(w.curves()->estimator(), "twonn");
   const auto* f = w.curves()->panel(2)->view()->figure();
   ASSERT_NE(f, nullptr);
-  const auto& lp = std::get<plot::LinePlot>(*f);
-  EXPECT_GE(lp.series.size(), 3u);  // twonn, mle, pca90, pr for one model
-  EXPECT_EQ(lp.series[0].x, (std::vector<double>{0, 1, 2}));
+  const plot::LinePlot one = std::get<plot::LinePlot>(*f);  // a copy: the view replaces its figure
+  ASSERT_EQ(one.series.size(), 1u);  // one model
+  EXPECT_EQ(one.series[0].x, (std::vector<double>{0, 1, 2}));
+  EXPECT_NE(one.title.find("twonn"), std::string::npos);
+  w.curves()->setEstimator("all");
+  const plot::LinePlot all = std::get<plot::LinePlot>(*w.curves()->panel(2)->view()->figure());
+  EXPECT_GE(all.series.size(), 3u);  // twonn, mle, pca90, pr for one model
+  w.curves()->setEstimator("mle");
+  const auto& mle = std::get<plot::LinePlot>(*w.curves()->panel(2)->view()->figure());
+  ASSERT_EQ(mle.series.size(), 1u);
+  EXPECT_NE(mle.series[0].y, one.series[0].y);
   EXPECT_FALSE(w.cancelButton()->isVisibleTo(&w));
 }
 
