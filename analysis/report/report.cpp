@@ -104,6 +104,14 @@ int last_layer(const std::vector<IdRow>& ids, const std::string& model) {
   return last;
 }
 
+// The checkpoints and (when its step is known) the trained model itself, in training order.
+std::vector<Checkpoint> by_step(const StudyInputs& in) {
+  std::vector<Checkpoint> steps = in.checkpoints;
+  if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
+  std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+  return steps;
+}
+
 // "clearly above": the gap exceeds both 0.02 F1 and twice the seeds' combined standard deviation.
 bool clearly_above(double a, double a_std, double b, double b_std) {
   if (!std::isfinite(a) || !std::isfinite(b)) return false;
@@ -213,9 +221,7 @@ Findings findings(const StudyInputs& in) {
     }
   }
   if (!in.checkpoints.empty()) {
-    std::vector<Checkpoint> steps = in.checkpoints;
-    if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
-    std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+    const std::vector<Checkpoint> steps = by_step(in);
     std::string f1s, idv;
     for (const auto& c : steps) {
       const Best b = best_f1(in.probe_summary, c.label);
@@ -298,9 +304,7 @@ std::string study_markdown(const StudyInputs& in) {
     }
   }
   if (!in.checkpoints.empty()) {
-    std::vector<Checkpoint> steps = in.checkpoints;
-    if (in.final_step > 0) steps.push_back({in.trained, in.final_step});
-    std::sort(steps.begin(), steps.end(), [](const Checkpoint& a, const Checkpoint& b) { return a.step < b.step; });
+    const std::vector<Checkpoint> steps = by_step(in);
     md << "\n## Over training\n\nMeans are over layers; layer 0 (the embeddings) often moves differently from the "
           "rest, so see the per-layer tables above too.\n\n| step | model | best F1 (layer, k) | mean TwoNN ID | "
           "mean MLE ID | last-layer TwoNN ID | last-layer PCA-90 |\n|---|---|---|---|---|---|---|\n";
