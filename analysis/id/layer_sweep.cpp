@@ -9,6 +9,7 @@
 
 #include "data/store/reader.h"
 #include "models/util/error.h"
+#include "models/util/files.h"
 
 namespace ps::analysis {
 
@@ -102,12 +103,14 @@ LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOpti
       if (est == "twonn") {
         TwoNnOptions o;
         o.fit_fraction = opt.twonn_fraction, o.ci = ci, o.knn = knn;
-        row(est, twonn(x, o), secs());
+        const IdEstimate e = twonn(x, o);  // before secs(): argument evaluation order is unspecified
+        row(est, e, secs());
         block_est = twonn_estimator(o);
       } else if (est == "mle") {
         MleOptions o;
         o.k1 = opt.mle_k1, o.k2 = opt.mle_k2, o.unbiased = opt.mle_unbiased, o.ci = ci, o.knn = knn;
-        row(est, mle(x, o), secs());
+        const IdEstimate e = mle(x, o);
+        row(est, e, secs());
         block_est = mle_estimator(o);
       } else {
         PcaOptions o;
@@ -172,6 +175,17 @@ std::string to_json(const LayerSweepResult& r, const LayerSweepOptions& opt) {
                            {"blocks", b.block.blocks}, {"block_size", b.block.block_size}, {"mean", num(b.block.mean)},
                            {"sd", num(b.block.sd)}, {"values", b.block.values}});
   return j.dump(2);
+}
+
+std::string write_results(const std::string& dir, const LayerSweepResult& r, const LayerSweepOptions& opt) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw RuntimeError(dir + ": cannot create directory: " + ec.message());
+  const std::string csv = (std::filesystem::path(dir) / "id.csv").string();
+  write_file_atomic(csv, to_csv(r.rows));
+  write_file_atomic((std::filesystem::path(dir) / "id.json").string(), to_json(r, opt));
+  if (!r.blocks.empty()) write_file_atomic((std::filesystem::path(dir) / "id_blocks.csv").string(), blocks_to_csv(r.blocks));
+  return csv;
 }
 
 }  // namespace ps::analysis

@@ -55,4 +55,8 @@ std::string to_csv(const std::vector<LayerIdRow>& rows);
 std::string blocks_to_csv(const std::vector<LayerBlockRow>& rows);
 std::string to_json(const LayerSweepResult& r, const LayerSweepOptions& opt);
 
+// Writes dir/id.csv, dir/id.json and, when there are block rows, dir/id_blocks.csv (each atomically, the
+// directory created): what `probescope id --out` and the desktop app write. Returns the id.csv path.
+std::string write_results(const std::string& dir, const LayerSweepResult& r, const LayerSweepOptions& opt);
+
 }  // namespace ps::analysis

@@ -46,16 +46,12 @@ void run_id(IdArgs& a) {
     all.rows.insert(all.rows.end(), res.rows.begin(), res.rows.end());
     all.blocks.insert(all.blocks.end(), res.blocks.begin(), res.blocks.end());
   }
-  const std::string csv = an::to_csv(all.rows);
   if (a.out.empty()) {
-    std::fputs(csv.c_str(), stdout);
+    std::fputs(an::to_csv(all.rows).c_str(), stdout);
     return;
   }
-  std::filesystem::create_directories(a.out);
-  ps::write_file_atomic(a.out + "/id.csv", csv);
-  ps::write_file_atomic(a.out + "/id.json", an::to_json(all, a.opt));
-  if (!all.blocks.empty()) ps::write_file_atomic(a.out + "/id_blocks.csv", an::blocks_to_csv(all.blocks));
-  std::printf("%s/id.csv: %zu rows (%zu stores)\n", a.out.c_str(), all.rows.size(), a.stores.size());
+  const std::string written = an::write_results(a.out, all, a.opt);
+  std::printf("%s: %zu rows (%zu stores)\n", written.c_str(), all.rows.size(), a.stores.size());
 }
 
 }  // namespace

@@ -20,11 +20,7 @@ std::string run_id_sweep(const std::string& store, const std::string& out_dir, i
   ctx.total = int64_t(store::StoreReader(store).layers(store::Rows::words).size());
   const auto res = analysis::id_by_layer(store, o, &ctx.progress);
   if (ctx.progress.cancelled()) return "intrinsic dimension cancelled; nothing written";
-  std::error_code ec;
-  fs::create_directories(out_dir, ec);
-  if (ec) throw RuntimeError(out_dir + ": cannot create directory: " + ec.message());
-  const std::string csv = (fs::path(out_dir) / "id.csv").string();
-  write_file_atomic(csv, analysis::to_csv(res.rows));
+  const std::string csv = analysis::write_results(out_dir, res, o);  // what `probescope id --out` writes
   if (csv_out) *csv_out = csv;
   return "intrinsic dimension of " + std::to_string(ctx.total.load()) + " layers written to " + csv;
 }

@@ -9,6 +9,7 @@
 #include "analysis/id/layer_sweep.h"
 #include "data/store/writer.h"
 #include "models/util/error.h"
+#include "models/util/files.h"
 
 namespace ps::analysis {
 namespace {
@@ -93,9 +94,26 @@ TEST(IdLayerSweep, RecoversPlantedDimensionsPerLayer) {
   EXPECT_LT(by.at({1, "twonn"}).lo, by.at({1, "twonn"}).id);
   EXPECT_GT(by.at({1, "twonn"}).hi, by.at({1, "twonn"}).id);
   EXPECT_EQ(by.at({0, "twonn"}).model, "planted");
+  // seconds covers the estimator's own work (kNN + bootstrap), not only the bookkeeping around it: 20
+  // bootstrap reps over 3,000 points take far more than a microsecond on any machine.
+  EXPECT_GT(by.at({1, "twonn"}).seconds, 1e-4);
+  EXPECT_GT(by.at({1, "mle"}).seconds, 1e-4);
   EXPECT_FALSE(res.blocks.empty());
   const auto csv = to_csv(res.rows);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "model,store,layer,estimator,id,lo,hi,n_points,n_used,n_duplicates,seconds");
+
+  // The files `probescope id --out` and the desktop app write: the same CSV, the JSON, and block rows.
+  const std::string dir = (std::filesystem::path(path).parent_path() / "id_out" / "nested").string();
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(write_results(dir, res, o), dir + "/id.csv");
+  EXPECT_EQ(read_file(dir + "/id.csv"), csv);
+  EXPECT_NE(read_file(dir + "/id.json").find("\"blocks\""), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/id_blocks.csv"), blocks_to_csv(res.blocks));
+  LayerSweepResult no_blocks = res;
+  no_blocks.blocks.clear();
+  std::filesystem::remove(dir + "/id_blocks.csv");
+  write_results(dir, no_blocks, o);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/id_blocks.csv"));
 }
 
 TEST(IdLayerSweep, MissingLayerNamesTheStore) {
