@@ -4,6 +4,8 @@
 // the menus call; tests and --screenshot call them directly.
 #include <QMainWindow>
 #include <QStringList>
+#include <functional>
+#include <string>
 
 #include "app/gui/jobs.h"
 #include "app/gui/session.h"
@@ -71,6 +73,9 @@ class MainWindow : public QMainWindow {
   void report(const QString& what, const QString& reason);
   void refresh();  // after the session changed
   void update_title();
+  // A background job over the open store that writes a results CSV (into *csv) which is opened when it ends.
+  using StoreJob = std::function<std::string(const std::string& store, TaskContext& ctx, std::string* csv)>;
+  bool start_store_job(const QString& label, StoreJob job);
   // Menu actions with file dialogs.
   void ask_open_model();
   void ask_open_store();

@@ -104,7 +104,7 @@ bool MainWindow::startExtract(const ExtractJob& job) {
       [this, out] { openStore(out); });
 }
 
-bool MainWindow::startIdSweep(const QString& out_dir, qint64 max_points, int ci_reps) {
+bool MainWindow::start_store_job(const QString& label, StoreJob job) {
   if (!session_.has_store()) {
     report("Cannot run", "open an activation store first");
     return false;
@@ -112,26 +112,24 @@ bool MainWindow::startIdSweep(const QString& out_dir, qint64 max_points, int ci_
   auto csv = std::make_shared<std::string>();
   const std::string store = session_.store()->path();
   return runner_.start(
-      "Intrinsic dimension",
-      [=](TaskContext& ctx) { return run_id_sweep(store, s8(out_dir), max_points, ci_reps, ctx, csv.get()); },
+      label, [store, csv, job](TaskContext& ctx) { return job(store, ctx, csv.get()); },
       [this, csv] {
         if (!csv->empty()) openResults(QString::fromStdString(*csv));
       });
 }
 
+bool MainWindow::startIdSweep(const QString& out_dir, qint64 max_points, int ci_reps) {
+  return start_store_job("Intrinsic dimension", [dir = s8(out_dir), max_points, ci_reps](
+                                                    const std::string& store, TaskContext& ctx, std::string* csv) {
+    return run_id_sweep(store, dir, max_points, ci_reps, ctx, csv);
+  });
+}
+
 bool MainWindow::startAstSweep(const QString& out_dir, const QString& ks, int epochs) {
-  if (!session_.has_store()) {
-    report("Cannot run", "open an activation store first");
-    return false;
-  }
-  auto csv = std::make_shared<std::string>();
-  const std::string store = session_.store()->path();
-  return runner_.start(
-      "Fitting AST-Probes",
-      [=](TaskContext& ctx) { return run_ast_sweep(store, s8(out_dir), s8(ks), epochs, ctx, csv.get()); },
-      [this, csv] {
-        if (!csv->empty()) openResults(QString::fromStdString(*csv));
-      });
+  return start_store_job("Fitting AST-Probes", [dir = s8(out_dir), k = s8(ks), epochs](
+                                                   const std::string& store, TaskContext& ctx, std::string* csv) {
+    return run_ast_sweep(store, dir, k, epochs, ctx, csv);
+  });
 }
 
 void MainWindow::cancelTask() {
