@@ -1,7 +1,11 @@
 #include "models/config/arch.h"
 
+#include <filesystem>
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
+#include "models/config/weights_map.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 
@@ -19,6 +23,10 @@ const char* family_name(Family f) {
 namespace {
 
 using nlohmann::json;
+
+// Every size and token id fits int32: token ids and shapes are int32 downstream, and products of a few
+// such sizes cannot overflow int64 before they are checked.
+constexpr int64_t kMaxSize = std::numeric_limits<int32_t>::max();
 
 // Typed field access with "<file>: field 'x': problem" errors.
 struct Fields {
@@ -39,6 +47,7 @@ struct Fields {
   int64_t positive(const std::string& k) const {
     const int64_t v = integer(k);
     if (v <= 0) fail(k, "must be positive, got " + std::to_string(v));
+    if (v > kMaxSize) fail(k, std::to_string(v) + " exceeds " + std::to_string(kMaxSize));
     return v;
   }
   double number(const std::string& k) const {
@@ -65,9 +74,11 @@ struct Fields {
   int64_t token_id(const std::string& k) const {
     if (!has(k)) return -1;
     const json& v = j.at(k);
-    if (v.is_number_integer()) return v.get<int64_t>();
-    if (v.is_array() && !v.empty() && v.at(0).is_number_integer()) return v.at(0).get<int64_t>();
-    fail(k, std::string("expected an integer token id, got ") + v.type_name());
+    const json& id = v.is_array() && !v.empty() ? v.at(0) : v;
+    if (!id.is_number_integer()) fail(k, std::string("expected an integer token id, got ") + v.type_name());
+    const int64_t t = id.get<int64_t>();
+    if (t > kMaxSize) fail(k, std::to_string(t) + " exceeds " + std::to_string(kMaxSize));
+    return t;
   }
 };
 
@@ -109,7 +120,8 @@ void parse_bert(const Fields& f, ArchSpec& a, bool roberta) {
   a.d_ff = f.positive("intermediate_size");
   a.max_position_embeddings = f.positive("max_position_embeddings");
   a.type_vocab_size = f.integer("type_vocab_size", 2);
-  if (a.type_vocab_size < 0) f.fail("type_vocab_size", "must not be negative");
+  if (a.type_vocab_size < 0 || a.type_vocab_size > kMaxSize)
+    f.fail("type_vocab_size", "must be in [0, " + std::to_string(kMaxSize) + "]");
   a.norm = NormKind::LayerNorm;
   a.norm_eps = f.number("layer_norm_eps", 1e-12);
   a.activation = parse_activation(f, "hidden_act", "gelu");
@@ -187,6 +199,15 @@ void parse_llama(const Fields& f, ArchSpec& a, bool qwen2) {
   }
 }
 
+// The parameter count must fit int64 even at 8 bytes each; whether the checkpoint agrees with the
+// sizes is checked when it loads (resolve_weights and the shape checks).
+void check_sizes(const Fields& f, const ArchSpec& a) {
+  const auto n = weight_totals(a, true);
+  if (!n || n->parameters > std::numeric_limits<int64_t>::max() / 8)
+    f.fail(a.family == Family::GPT2 ? "n_layer" : "num_hidden_layers",
+           "the sizes claim more than 2^60 parameters (overflow)");
+}
+
 }  // namespace
 
 ArchSpec parse_arch(const std::string& text, const std::string& src) {
@@ -225,9 +246,18 @@ ArchSpec parse_arch(const std::string& text, const std::string& src) {
   a.tie_word_embeddings = f.boolean("tie_word_embeddings", a.family != Family::LLaMA);
   a.initializer_range = f.number("initializer_range", 0.02);
   if (a.pad_token_id >= a.vocab_size) f.fail("pad_token_id", "outside the vocabulary");
+  check_sizes(f, a);
   return a;
 }
 
-ArchSpec load_arch(const std::string& path) { return parse_arch(read_file(path), path); }
+ArchSpec load_arch(const std::string& path) {
+  // Real config.json files are kilobytes; refuse a huge one before reading it into memory.
+  constexpr uintmax_t kMaxBytes = uintmax_t(16) << 20;
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kMaxBytes)
+    throw InputError(path + ": " + std::to_string(bytes) + " bytes, more than the 16 MiB a config.json may have");
+  return parse_arch(read_file(path), path);
+}
 
 }  // namespace ps::models

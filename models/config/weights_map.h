@@ -10,6 +10,7 @@
 //   mlm.{dense,ln}.{weight,bias} mlm.bias (BERT-family masked-LM head)
 // For BERT (post-LN) ln1 is the LayerNorm after attention and ln2 the one after the MLP.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,7 +31,19 @@ struct WeightSpec {
   Init init = Init::Normal;
 };
 
+// Every spec, n_layers blocks included: call only for an arch already checked against real tensors
+// (resolve_weights) or against memory (weight_totals), since a config may claim any number of layers.
 std::vector<WeightSpec> expected_weights(const ArchSpec& arch);
+// The specs of one block.
+std::vector<WeightSpec> layer_weights(const ArchSpec& arch, int64_t layer);
+
+// How many tensors and parameters the arch needs (optional heads counted when with_optional), computed
+// without building every layer's specs; nullopt when a count overflows int64.
+struct WeightTotals {
+  int64_t tensors = 0;
+  int64_t parameters = 0;
+};
+std::optional<WeightTotals> weight_totals(const ArchSpec& arch, bool with_optional = false);
 
 // The base-model prefix used by a checkpoint: "transformer.", "model.", "bert.", "roberta." or "".
 // Detected from where the token embedding lives; throws InputError(source: ...) if it is nowhere.
@@ -41,8 +54,10 @@ struct ResolvedWeight {
   std::string name;  // full checkpoint name; empty for an absent optional tensor
 };
 
-// Matches every spec to a checkpoint name. A missing required tensor → InputError
-// "source: tensor 'name': missing (needed for <key>)".
+// Matches every spec to a checkpoint name, one layer at a time, so memory stays bounded by the names
+// given however many layers the arch claims. A missing required tensor → InputError
+// "source: tensor 'name': missing (needed for <key>)", plus how many layers the checkpoint holds when
+// config.json claims more.
 std::vector<ResolvedWeight> resolve_weights(const ArchSpec& arch, const std::vector<std::string>& names,
                                             const std::string& source);
 

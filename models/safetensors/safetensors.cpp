@@ -159,13 +159,15 @@ File File::parse(const uint8_t* data, size_t size, const std::string& src) {
     TensorInfo t;
     t.name = name;
     t.dtype = dtype_from_name(dt->get<std::string>(), src + ": tensor '" + printable(name) + "'");
-    // numel * 8 must fit in u64 so byte sizes never wrap; any real tensor is far below that.
-    uint64_t numel = 1;
+    // The product of the non-zero dimensions times 8 must fit in u64, so byte sizes never wrap and no
+    // partial product (or a dimension beside a 0) overflows int64 downstream; real tensors are far below.
+    uint64_t numel = 1, nonzero = 1;
     for (const auto& s : *sh) {
       if (!s.is_number_unsigned()) tensor_error(src, name, "shape entries must be non-negative integers");
       const uint64_t dim = s.get<uint64_t>();
-      if (dim != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / dim)
+      if (dim != 0 && nonzero > std::numeric_limits<uint64_t>::max() / 8 / dim)
         tensor_error(src, name, "shape overflows (element count too large)");
+      if (dim != 0) nonzero *= dim;
       numel *= dim;
       t.shape.push_back(static_cast<int64_t>(dim));  // dim <= 2^61 here, fits int64
     }

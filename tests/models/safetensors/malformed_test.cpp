@@ -80,8 +80,11 @@ TEST(SafetensorsMalformed, TensorFields) {
   EXPECT_ERROR(one(R"({"dtype":"F32","shape":["2"],"data_offsets":[0,8]})"), "non-negative integers");
   EXPECT_ERROR(one(R"({"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]})"), "tensor 't': shape overflows");
   EXPECT_ERROR(one(R"({"dtype":"U8","shape":[18446744073709551615],"data_offsets":[0,8]})"), "shape overflows");
-  // A zero dimension makes the product 0 even next to huge ones, which is fine — here the size is wrong.
-  EXPECT_ERROR(one(R"({"dtype":"U8","shape":[0,18446744073709551615],"data_offsets":[0,8]})"), "holds 8 bytes but dtype x shape needs 0");
+  // A zero dimension makes the element count 0, but the other dimensions still become int64 shapes and
+  // strides downstream: their product must not overflow either.
+  EXPECT_ERROR(one(R"({"dtype":"U8","shape":[0,18446744073709551615],"data_offsets":[0,0]})"), "shape overflows");
+  EXPECT_ERROR(one(R"({"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]})"), "shape overflows");
+  EXPECT_ERROR(one(R"({"dtype":"U8","shape":[0,2],"data_offsets":[0,8]})"), "holds 8 bytes but dtype x shape needs 0");
   EXPECT_ERROR(one(R"({"dtype":"F32","shape":[2],"data_offsets":[-1,8]})"), "data_offsets must be non-negative");
   EXPECT_ERROR(one(R"({"dtype":"F32","shape":[2],"data_offsets":[8,0]})"), "tensor 't': data_offsets begin 8 > end 0");
   EXPECT_ERROR(one(R"({"dtype":"F32","shape":[3],"data_offsets":[0,8]})"), "tensor 't': holds 8 bytes but dtype x shape needs 12");
