@@ -214,7 +214,7 @@ ArchSpec parse_arch(const std::string& text, const std::string& src) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     std::string msg = e.what();
     for (char& c : msg)
       if (c == '\n') c = ' ';

@@ -129,5 +129,13 @@ TEST(WeightsMap, Gpt2Conv1DIsTransposedAndHeadOptional) {
   }
 }
 
+// Found by fuzz_config: a number too large for a double is nlohmann's out_of_range, not a parse_error;
+// it escaped parse_arch as a non-ps exception (uncaught: the process aborted).
+TEST(ArchSpec, NumberOverflowIsAnInputError) {
+  const std::string e = error_of(R"({"model_type": "gpt2", "layer_norm_epsilon": 1e999})");
+  EXPECT_EQ(e.rfind("m/config.json: not valid JSON: ", 0), 0u) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ps::models
