@@ -17,6 +17,19 @@ std::string str_field(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A name taken from the record, safe for a one-line problem and the summary table: control characters
+// (a "\r" or "\n" escaped in the JSON) become '?', and it is cut to 64 bytes on a UTF-8 boundary.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) out += c < 0x20 || c == 0x7f ? '?' : char(c);
+  if (out.size() > 64) {
+    size_t n = 64;
+    while (n > 0 && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) --n;
+    out = out.substr(0, n) + "...";
+  }
+  return out;
+}
+
 }  // namespace
 
 void read_jsonl(const std::string& file, const ReadOptions& opt, Reporter& rep, const SnippetSink& sink) {
@@ -59,6 +72,7 @@ void read_jsonl(const std::string& file, const ReadOptions& opt, Reporter& rep, 
       try {
         lang = syntax::language_name(syntax::language_from_name(lang));
       } catch (const InputError&) {
+        lang = printable(lang);
         rep.skip(SkipReason::Unsupported, lang, where, "unsupported language '" + lang + "'");
         continue;
       }

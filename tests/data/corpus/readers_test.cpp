@@ -69,6 +69,20 @@ TEST_F(Readers, JsonlCodeSearchNetFieldsAndBadLines) {
   EXPECT_EQ(count(summary, SkipReason::Excluded), 2);  // go, javascript
 }
 
+// Found by fuzz_corpus_jsonl: an unknown "language" holding an escaped "\r" or "\n" made the problem
+// (and the summary table) span several lines; long names are cut.
+TEST_F(Readers, JsonlUnsupportedLanguageStaysOneLine) {
+  std::string f = write("l.jsonl", "{\"code\": \"x\", \"language\": \"ja\\r\\nva\"}\n{\"code\": \"x\", \"language\": \"" +
+                                       std::string(100, 'z') + "\"}\n");
+  auto v = read(f, ReadOptions{});
+  EXPECT_TRUE(v.empty());
+  EXPECT_EQ(count(summary, SkipReason::Unsupported), 2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], f + ":1: unsupported language 'ja??va'");
+  EXPECT_EQ(lines[1], f + ":2: unsupported language '" + std::string(64, 'z') + "...'");
+  for (const auto& l : lines) EXPECT_EQ(l.find_first_of("\r\n"), std::string::npos) << l;
+}
+
 TEST_F(Readers, DirectoryIsWalkedInSortedOrderWithGlobs) {
   write("b.py", "x = 1\n");
   write("a.go", "package a\n");
