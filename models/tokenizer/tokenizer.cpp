@@ -35,7 +35,7 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& sourc
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     throw InputError(where(source, std::string("invalid JSON: ") + e.what()));
   }
   JsonAt root{source, ""};

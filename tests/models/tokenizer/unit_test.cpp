@@ -104,4 +104,10 @@ TEST(TokenizerErrors, NameFileAndField) {
   }
 }
 
+// Found by fuzzing: a number too large for a double is nlohmann's out_of_range, not a parse_error; it
+// escaped from_json as a non-ps exception.
+TEST(TokenizerErrors, NumberOverflowIsAnInputError) {
+  EXPECT_EQ(error_of(R"({"model":{"type":"BPE","vocab":{"a":1e999},"merges":[]}})").rfind("tok.json: invalid JSON: ", 0), 0u);
+}
+
 }  // namespace
