@@ -2,6 +2,7 @@
 // offset order plus __metadata__), raw little-endian F32 data.
 #include "probes/probe_file.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -59,6 +60,10 @@ ProbeFile read_probe_file(const std::string& path) {
       if (name == "__metadata__") continue;
       if (t.at("dtype").get<std::string>() != "F32") throw InputError(where(path, "tensor '" + name + "': dtype must be F32"));
       F32Tensor x;
+      // Only integers: nlohmann's get<int64_t> of a float such as 1e20 is undefined behaviour.
+      for (const char* key : {"shape", "data_offsets"})
+        if (!t.at(key).is_array() || !std::all_of(t.at(key).begin(), t.at(key).end(), [](const nlohmann::json& v) { return v.is_number_integer(); }))
+          throw InputError(where(path, "tensor '" + name + "': " + key + " must be a list of integers"));
       x.shape = t.at("shape").get<std::vector<int64_t>>();
       const auto off = t.at("data_offsets").get<std::vector<uint64_t>>();
       uint64_t numel = 1;

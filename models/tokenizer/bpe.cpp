@@ -37,6 +37,14 @@ class Bpe : public Model {
         byte_ids_[b] = vocab_.token_to_id(name);
       }
     const json& merges = get_array(j, "merges", at);
+    // Distinct merges are at most the split points of the merged tokens (sum of their lengths - 1):
+    // more means duplicates or a count no trained tokenizer has.
+    uint64_t split_points = 0;
+    for (auto it = req(j, "vocab", at).begin(); it != req(j, "vocab", at).end(); ++it)
+      split_points += it.key().empty() ? 0 : it.key().size() - 1;
+    if (merges.size() > split_points)
+      (at / "merges").fail(std::to_string(merges.size()) + " merges, more than the " + std::to_string(split_points) +
+                           " distinct pairs model.vocab's tokens can be split into");
     merges_.reserve(merges.size() * 2);
     for (size_t i = 0; i < merges.size(); ++i) {
       JsonAt mat = (at / "merges")[i];
@@ -86,6 +94,7 @@ class Bpe : public Model {
   int32_t token_to_id(const std::string& t) const override { return vocab_.token_to_id(t); }
   std::string id_to_token(int32_t id) const override { return vocab_.id_to_token(id); }
   int32_t vocab_size() const override { return vocab_.size(); }
+  const char* type() const override { return "BPE"; }
 
  private:
   struct Symbol {

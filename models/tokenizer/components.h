@@ -45,6 +45,7 @@ class Model {
   virtual int32_t token_to_id(const std::string& t) const = 0;  // -1 if absent
   virtual std::string id_to_token(int32_t id) const = 0;        // "" if absent
   virtual int32_t vocab_size() const = 0;
+  virtual const char* type() const = 0;  // the tokenizer.json model type: "BPE", "WordPiece", "Unigram"
 };
 
 class PostProcessor {

@@ -17,8 +17,18 @@ struct JsonAt {
 
   JsonAt operator/(const std::string& key) const { return {file, path.empty() ? key : path + "." + key}; }
   JsonAt operator[](size_t i) const { return {file, path + "[" + std::to_string(i) + "]"}; }
+  // Keys and tokens may hold newlines or other control bytes: escaped, so the message stays one line.
   [[noreturn]] void fail(const std::string& problem) const {
-    throw InputError(where(file, (path.empty() ? std::string("<root>") : path) + ": " + problem));
+    std::string msg;
+    for (unsigned char c : (path.empty() ? std::string("<root>") : path) + ": " + problem) {
+      if (c >= 0x20 && c != 0x7f) {
+        msg += char(c);
+        continue;
+      }
+      static const char* hex = "0123456789abcdef";
+      msg += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    }
+    throw InputError(where(file, msg));
   }
 };
 

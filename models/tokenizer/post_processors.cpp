@@ -116,8 +116,9 @@ class Sequence : public PostProcessor {
 
 std::pair<std::string, int32_t> token_pair(const json& j, const char* key, const JsonAt& at) {
   const json& v = req(j, key, at);
-  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_unsigned())
-    (at / key).fail("expected [token, id]");
+  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_unsigned() ||
+      v[1].get<uint64_t>() > 0x7FFFFFFF)
+    (at / key).fail("expected [token, id] with an id below 2^31");
   return {v[0].get<std::string>(), v[1].get<int32_t>()};
 }
 
@@ -135,7 +136,8 @@ std::unique_ptr<PostProcessor> make_template(const json& j, const JsonAt& at) {
       if (ids.size() != toks.size()) tat.fail("ids and tokens differ in length");
       Template::Toks v;
       for (size_t i = 0; i < ids.size(); ++i) {
-        if (!ids[i].is_number_unsigned() || !toks[i].is_string()) tat.fail("bad ids/tokens entry");
+        if (!ids[i].is_number_unsigned() || ids[i].get<uint64_t>() > 0x7FFFFFFF || !toks[i].is_string())
+          tat.fail("bad ids/tokens entry");
         v.push_back({toks[i].get<std::string>(), ids[i].get<int32_t>()});
       }
       specials[it.key()] = v;

@@ -2,6 +2,7 @@
 // post-processor, mapping every token back to byte offsets of the input.
 #include "models/tokenizer/tokenizer.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -23,6 +24,13 @@ struct Tokenizer::Impl {
 };
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
+  // The parsed JSON takes ~10x the file's size: refuse sizes no real tokenizer.json has (the largest on
+  // the Hugging Face hub are tens of MB) before reading.
+  constexpr uintmax_t kMaxBytes = uintmax_t(256) << 20;
+  std::error_code ec;
+  const uintmax_t bytes = std::filesystem::file_size(path, ec);
+  if (!ec && bytes > kMaxBytes)
+    throw InputError(where(path, std::to_string(bytes) + " bytes, more than the 256 MiB a tokenizer.json may have"));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(where(path, "cannot open tokenizer file"));
   std::ostringstream ss;
@@ -56,7 +64,9 @@ Tokenizer Tokenizer::from_json(const std::string& text, const std::string& sourc
     const json& p = j.at("padding");
     if (p.contains("strategy") && p.at("strategy").is_object())
       pat.fail("fixed-length padding is not supported (use BatchLongest or null)");
-    impl->pad_id = int32_t(get_int(p, "pad_id", pat));
+    const int64_t pad = get_int(p, "pad_id", pat);
+    if (pad < 0 || pad > 0x7FFFFFFF) (pat / "pad_id").fail("out of range: " + std::to_string(pad));
+    impl->pad_id = int32_t(pad);
   } else {
     for (const char* name : {"<pad>", "[PAD]", "<|pad|>", "<|endoftext|>"}) {
       if (const AddedToken* t = impl->added.by_content(name)) {
@@ -122,6 +132,8 @@ int32_t Tokenizer::vocab_size() const {
     if (impl_->added.by_id(id)) ++n;
   return n;
 }
+
+std::string Tokenizer::model_type() const { return impl_->model->type(); }
 
 int32_t Tokenizer::token_to_id(const std::string& t) const {
   if (const AddedToken* a = impl_->added.by_content(t)) return a->id;

@@ -31,6 +31,7 @@ class Tokenizer {
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = true) const;
 
   int32_t vocab_size() const;                      // including added tokens
+  std::string model_type() const;                  // "BPE", "WordPiece" or "Unigram"
   int32_t token_to_id(const std::string& t) const; // -1 if absent
   std::string id_to_token(int32_t id) const;       // "" if absent
   int32_t pad_id() const;                          // -1 if the tokenizer has none

@@ -75,6 +75,7 @@ class Unigram : public Model {
     return id >= 0 && size_t(id) < pieces_.size() ? pieces_[size_t(id)] : std::string();
   }
   int32_t vocab_size() const override { return int32_t(pieces_.size()); }
+  const char* type() const override { return "Unigram"; }
 
  private:
   struct Node {

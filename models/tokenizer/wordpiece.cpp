@@ -52,6 +52,7 @@ class WordPiece : public Model {
   int32_t token_to_id(const std::string& t) const override { return vocab_.token_to_id(t); }
   std::string id_to_token(int32_t id) const override { return vocab_.id_to_token(id); }
   int32_t vocab_size() const override { return vocab_.size(); }
+  const char* type() const override { return "WordPiece"; }
 
  private:
   Vocab vocab_;
