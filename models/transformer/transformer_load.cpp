@@ -1,11 +1,16 @@
 // Building a Transformer: from a Hugging Face directory, from named tensors, or from random init.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include "models/config/weights_map.h"
 #include "models/safetensors/safetensors.h"
@@ -23,29 +28,86 @@ std::vector<int64_t> model_shape(const WeightSpec& s) {
   return shape;
 }
 
-// A checkpoint's tensors: their names, a reader (stored dtype), and the file holding each (for errors).
+// A checkpoint's tensors: their names, shape and dtype as the header states them (checked before anything
+// is read), a reader (stored dtype), and the file holding each (for errors).
 struct TensorSource {
   std::vector<std::string> names;
+  std::function<std::vector<int64_t>(const std::string&)> shape;
+  std::function<bool(const std::string&)> is_float;
+  std::function<std::string(const std::string&)> dtype_name;
   std::function<at::Tensor(const std::string&)> get;
   std::function<std::string(const std::string&)> file;
 };
 
-// Checks, transposes and converts every resolved tensor into the canonical map.
+// Bytes this process may still allocate: physical memory, or less under an address-space limit
+// (RLIMIT_AS, counted against the virtual size already mapped).
+int64_t memory_available() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  int64_t avail = pages > 0 && page > 0 ? int64_t(pages) * page : std::numeric_limits<int64_t>::max();
+  rlimit rl{};
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    int64_t mapped = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+      long vm_pages = 0;
+      if (std::fscanf(f, "%ld", &vm_pages) == 1 && page > 0) mapped = int64_t(vm_pages) * page;
+      std::fclose(f);
+    }
+    const int64_t room = rl.rlim_cur > uint64_t(std::numeric_limits<int64_t>::max())
+                             ? std::numeric_limits<int64_t>::max()
+                             : int64_t(rl.rlim_cur) - mapped;
+    avail = std::min(avail, std::max<int64_t>(room, 0));
+  }
+  return avail;
+}
+
+std::string gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(1ll << 30));
+  return buf;
+}
+
+// Host memory a model of `parameters` elements in dtype needs, plus a generous allowance per tensor for
+// its spec, names and tensor objects (a billion tiny layers is as fatal as one huge one).
+void check_fits(int64_t parameters, int64_t tensors, at::ScalarType dtype, const std::string& source,
+                const std::string& what) {
+  constexpr int64_t kPerTensor = 4096;
+  const int64_t item = int64_t(c10::elementSize(dtype)), avail = memory_available();
+  int64_t need = 0;
+  const bool overflow = __builtin_mul_overflow(parameters, item, &need) ||
+                        __builtin_mul_overflow(tensors, kPerTensor, &tensors) ||
+                        __builtin_add_overflow(need, tensors, &need);
+  if (overflow || need > avail)
+    throw InputError(source + ": " + what + " " + std::to_string(parameters) + " parameters (" +
+                     (overflow ? std::string("more bytes than int64 holds") : gib(need)) + " as " +
+                     c10::toString(dtype) + "), more than the " + gib(avail) + " of memory available");
+}
+
+// Checks every resolved tensor's header entry against config.json before reading any of them, then
+// transposes and converts each into the canonical map.
 std::map<std::string, at::Tensor> collect(const ArchSpec& arch, const TensorSource& src, at::ScalarType dtype,
                                           at::Device device, const std::string& source) {
-  std::map<std::string, at::Tensor> params;
-  for (const auto& r : resolve_weights(arch, src.names, source)) {
+  std::vector<ResolvedWeight> wanted;
+  int64_t numel = 0;
+  for (auto& r : resolve_weights(arch, src.names, source)) {
     if (r.name.empty()) continue;
     // Tied heads reuse the embedding, as HF's tie_weights does, even if the file stores a copy.
     if (r.spec.key == "unembed.weight" && arch.tie_word_embeddings) continue;
-    at::Tensor t = src.get(r.name);
     const std::string where = src.file(r.name) + ": tensor '" + r.name + "': ";
-    if (!at::isFloatingType(t.scalar_type()))
-      throw InputError(where + "dtype " + std::string(c10::toString(t.scalar_type())) + ", expected a float type");
-    const std::vector<int64_t> got(t.sizes().begin(), t.sizes().end());
+    if (!src.is_float(r.name)) throw InputError(where + "dtype " + src.dtype_name(r.name) + ", expected a float type");
+    const std::vector<int64_t> got = src.shape(r.name);
     if (got != r.spec.hf_shape)
       throw InputError(where + "shape " + shape_str(got) + ", expected " + shape_str(r.spec.hf_shape) +
                        " from config.json");
+    int64_t n = 1;
+    for (int64_t d : got) n *= d;  // the header's shapes: their products fit int64 (st::File checks)
+    numel += n;
+    wanted.push_back(std::move(r));
+  }
+  // Shapes now match real tensors; the file is mapped, not read, so converting may still not fit.
+  if (device.is_cpu()) check_fits(numel, int64_t(wanted.size()), dtype, source, "the checkpoint holds");
+  std::map<std::string, at::Tensor> params;
+  for (const auto& r : wanted) {
+    at::Tensor t = src.get(r.name);
     if (r.spec.transpose) t = t.t();
     params[r.spec.key] = t.to(device, dtype).contiguous();
   }
@@ -117,38 +179,26 @@ int64_t Transformer::num_parameters() const {
 
 std::shared_ptr<Transformer> Transformer::load(const std::string& dir, at::ScalarType dtype, at::Device device) {
   const ArchSpec arch = load_arch(dir + "/config.json");
-  const std::string single = dir + "/model.safetensors", index = dir + "/model.safetensors.index.json";
-  std::vector<std::shared_ptr<st::File>> files;
-  std::map<std::string, std::pair<const st::File*, std::string>> where;  // tensor → (file, path)
-  auto add_file = [&](const std::string& path) {
-    files.push_back(std::make_shared<st::File>(st::File::open(path)));
-    for (const auto& n : files.back()->names()) where[n] = {files.back().get(), path};
+  // st::Checkpoint validates every shard's header and the index (shard names stay inside dir).
+  const st::Checkpoint ckpt(dir);
+  auto info = [&](const std::string& n) -> const st::TensorInfo& { return ckpt.at(n); };
+  auto file = [&](const std::string& n) {
+    for (const auto& shard : ckpt.shards())
+      if (shard.find(n)) return shard.source();
+    return ckpt.dir();
   };
-  if (file_exists(single)) {
-    add_file(single);
-  } else if (file_exists(index)) {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index));
-    } catch (const nlohmann::json::parse_error&) {
-      throw InputError(index + ": not valid JSON");
-    }
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
-      throw InputError(index + ": field 'weight_map': missing or not an object");
-    std::set<std::string> shards;
-    for (const auto& [name, f] : j["weight_map"].items()) {
-      if (!f.is_string()) throw InputError(index + ": field 'weight_map." + name + "': expected a file name");
-      shards.insert(f.get<std::string>());
-    }
-    for (const auto& s : shards) add_file(dir + "/" + s);
-  } else {
-    throw InputError(dir + ": no model.safetensors or model.safetensors.index.json (only safetensors weights are read)");
-  }
   TensorSource src;
-  for (const auto& [n, fp] : where) src.names.push_back(n);
-  src.get = [&](const std::string& n) { return read_tensor(where.at(n).first->at(n), where.at(n).second); };
-  src.file = [&](const std::string& n) { return where.at(n).second; };
-  const std::string source = file_exists(single) ? single : index;
+  src.names = ckpt.names();
+  src.shape = [&](const std::string& n) { return info(n).shape; };
+  src.is_float = [&](const std::string& n) {
+    const st::DType d = info(n).dtype;
+    return d == st::DType::F32 || d == st::DType::F16 || d == st::DType::BF16 || d == st::DType::F64;
+  };
+  src.dtype_name = [&](const std::string& n) { return std::string(st::dtype_name(info(n).dtype)); };
+  src.get = [&](const std::string& n) { return read_tensor(info(n), file(n)); };
+  src.file = file;
+  const std::string single = dir + "/model.safetensors";
+  const std::string source = file_exists(single) ? single : dir + "/model.safetensors.index.json";
   auto params = collect(arch, src, dtype, device, source);
   return std::shared_ptr<Transformer>(new Transformer(arch, std::move(params), dir));
 }
@@ -157,6 +207,12 @@ std::shared_ptr<Transformer> Transformer::from_weights(const ArchSpec& arch, con
                                                        at::ScalarType dtype, at::Device device, const std::string& source) {
   TensorSource src;
   for (const auto& [n, t] : tensors) src.names.push_back(n);
+  src.shape = [&](const std::string& n) {
+    const auto& t = tensors.at(n);
+    return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
+  };
+  src.is_float = [&](const std::string& n) { return at::isFloatingType(tensors.at(n).scalar_type()); };
+  src.dtype_name = [&](const std::string& n) { return std::string(c10::toString(tensors.at(n).scalar_type())); };
   src.get = [&](const std::string& n) { return tensors.at(n); };
   src.file = [&](const std::string&) { return source; };
   return std::shared_ptr<Transformer>(new Transformer(arch, collect(arch, src, dtype, device, source), source));
@@ -164,6 +220,11 @@ std::shared_ptr<Transformer> Transformer::from_weights(const ArchSpec& arch, con
 
 std::shared_ptr<Transformer> Transformer::random_init(const ArchSpec& arch, uint64_t seed, at::ScalarType dtype,
                                                       at::Device device) {
+  // No checkpoint to hold config.json to its sizes here: they must at least fit in memory (float32 first).
+  const auto totals = weight_totals(arch, true);
+  if (!totals) throw InputError("random_init: the architecture's parameter count overflows");
+  const at::ScalarType widest = c10::elementSize(dtype) > 4 && device.is_cpu() ? dtype : at::kFloat;
+  check_fits(totals->parameters, totals->tensors, widest, "random_init", "config.json's sizes need");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   std::map<std::string, at::Tensor> params;
   const double std0 = arch.initializer_range;
