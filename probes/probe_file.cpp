@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,14 @@ void write_probe_file(const std::string& path, const ProbeFile& f) {
   write_file_atomic(path, out + h + data);
 }
 
+namespace {
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+}  // namespace
+
 ProbeFile read_probe_file(const std::string& path) {
   const std::string buf = read_file(path);
   if (buf.size() < 8) throw InputError(where(path, "too short for a safetensors header"));
@@ -66,11 +75,15 @@ ProbeFile read_probe_file(const std::string& path) {
           throw InputError(where(path, "tensor '" + name + "': " + key + " must be a list of integers"));
       x.shape = t.at("shape").get<std::vector<int64_t>>();
       const auto off = t.at("data_offsets").get<std::vector<uint64_t>>();
+      // Each dimension becomes an int (probe sizes) and the element count must fit the file: checked by
+      // division, so a product of large dimensions cannot wrap past the test.
       uint64_t numel = 1;
       for (int64_t d : x.shape) {
-        if (d <= 0 || d > (int64_t(1) << 40)) throw InputError(where(path, "tensor '" + name + "': bad shape"));
+        if (d <= 0 || d > std::numeric_limits<int32_t>::max())
+          throw InputError(where(path, "tensor '" + name + "': bad shape " + shape_text(x.shape)));
+        if (numel > buf.size() / sizeof(float) / static_cast<uint64_t>(d))
+          throw InputError(where(path, "tensor '" + name + "': shape " + shape_text(x.shape) + " needs more bytes than the file has"));
         numel *= static_cast<uint64_t>(d);
-        if (numel > buf.size()) throw InputError(where(path, "tensor '" + name + "': shape exceeds the file"));
       }
       if (x.shape.empty() || off.size() != 2 || off[0] > off[1] || off[1] > buf.size() - data0 ||
           off[1] - off[0] != numel * sizeof(float))
