@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "models/transformer/engine.h"
@@ -31,15 +32,23 @@ struct EngineFlags {
   ps::models::EngineOptions options() const;
 };
 
-// While alive, the first SIGINT/SIGTERM cancels `progress` (long work stops at its next safe boundary and leaves
-// resumable output); a second one kills as usual. Restores the default handlers when it goes out of scope, so
-// no handler ever points at a destroyed Progress, whatever the command throws.
+// While alive, the first SIGINT/SIGTERM marks the guard interrupted and cancels every Progress it watches,
+// including ones watched after the signal (said makes one Progress per run), so long work stops at its next
+// safe boundary and leaves resumable output; a second signal kills as usual. The default handlers come back
+// when it goes out of scope, so no handler ever points at a destroyed Progress, whatever the command throws.
 class CancelOnInterrupt {
  public:
-  explicit CancelOnInterrupt(Progress& progress);
+  CancelOnInterrupt();
+  explicit CancelOnInterrupt(Progress& progress);  // and watch(progress)
   ~CancelOnInterrupt();
   CancelOnInterrupt(const CancelOnInterrupt&) = delete;
   CancelOnInterrupt& operator=(const CancelOnInterrupt&) = delete;
+
+  void watch(Progress& progress);  // cancelled at once if a signal already arrived
+  void unwatch(Progress& progress);
+  // A Progress watched for exactly its lifetime: for work that creates and drops one Progress per part.
+  std::shared_ptr<Progress> watched(std::unique_ptr<Progress> progress);
+  bool interrupted() const;
 };
 
 // Wraps a command body: errors become "probescope <cmd>: <message>" and the typed exit code.

@@ -80,14 +80,21 @@ std::function<void()> guarded(const std::string& name, std::function<void()> bod
 int exit_code() { return g_exit_code; }
 
 namespace {
-std::atomic<Progress*> g_interruptible{nullptr};
+// Plain lock-free atomics only: the handler may run on any thread, between any two instructions.
+constexpr int kMaxWatched = 16;
+std::atomic<Progress*> g_watched[kMaxWatched];
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<Progress*>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
+
 extern "C" void cancel_on_signal(int) {
-  if (Progress* p = g_interruptible.load()) p->cancel();
+  g_interrupted = true;  // before reading the slots: watch() stores a slot, then reads this flag
+  for (auto& slot : g_watched)
+    if (Progress* p = slot.load()) p->cancel();
 }
 }  // namespace
 
-CancelOnInterrupt::CancelOnInterrupt(Progress& progress) {
-  g_interruptible = &progress;
+CancelOnInterrupt::CancelOnInterrupt() {
+  g_interrupted = false;
   struct sigaction sa {};
   sa.sa_handler = cancel_on_signal;
   sa.sa_flags = SA_RESETHAND;
@@ -95,11 +102,44 @@ CancelOnInterrupt::CancelOnInterrupt(Progress& progress) {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+CancelOnInterrupt::CancelOnInterrupt(Progress& progress) : CancelOnInterrupt() { watch(progress); }
+
 CancelOnInterrupt::~CancelOnInterrupt() {
-  g_interruptible = nullptr;
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  for (auto& slot : g_watched) slot = nullptr;
 }
+
+void CancelOnInterrupt::watch(Progress& progress) {
+  bool placed = false;
+  for (auto& slot : g_watched) {
+    Progress* empty = nullptr;
+    if (slot.compare_exchange_strong(empty, &progress)) {
+      placed = true;
+      break;
+    }
+  }
+  if (!placed) throw RuntimeError("internal: more than " + std::to_string(kMaxWatched) + " progress bars watched");
+  if (g_interrupted) progress.cancel();
+}
+
+void CancelOnInterrupt::unwatch(Progress& progress) {
+  for (auto& slot : g_watched) {
+    Progress* p = &progress;
+    slot.compare_exchange_strong(p, nullptr);
+  }
+}
+
+std::shared_ptr<Progress> CancelOnInterrupt::watched(std::unique_ptr<Progress> progress) {
+  if (!progress) return nullptr;
+  watch(*progress);
+  return std::shared_ptr<Progress>(progress.release(), [this](Progress* p) {
+    unwatch(*p);
+    delete p;
+  });
+}
+
+bool CancelOnInterrupt::interrupted() const { return g_interrupted; }
 
 }  // namespace ps::cli
 
