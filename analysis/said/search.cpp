@@ -54,7 +54,14 @@ SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const
   if (opt.run.mode == Mode::Full) throw InputError("--mode: the sweep runs said or did (full is the baseline)");
   if (opt.search_d90 && !opt.run_full) throw InputError("--search d90 needs the full fine-tuning baseline");
   SweepResult res;
-  auto run = [&](Mode mode, int64_t d, const std::string& phase) {
+  bool reused = false;  // of the latest run
+  auto run = [&](Mode mode, int64_t d) {
+    reused = false;
+    if (hooks.reuse)
+      if (auto r = hooks.reuse(mode, d)) {
+        reused = true;
+        return *r;
+      }
     FinetuneOptions o = opt.run;
     o.mode = mode;
     o.d = d;
@@ -64,14 +71,18 @@ SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const
     RunResult r = finetune(model, data, o, progress.get());
     if (progress) progress->finish();
     if (r.cancelled) res.cancelled = true;
-    if (hooks.on_run) hooks.on_run(r, phase);
     return r;
+  };
+  // After the run is in `res`, so the observer sees it in the result so far.
+  auto finished = [&](const RunResult& r, const char* phase) {
+    if (hooks.on_run) hooks.on_run(r, phase, res, reused);
   };
   auto reaches = [&](const RunResult& r) { return res.full && metric(r) >= res.threshold; };
 
   if (opt.run_full) {
-    res.full = run(Mode::Full, 0, "full");
+    res.full = run(Mode::Full, 0);
     res.threshold = opt.target * metric(*res.full);
+    finished(*res.full, "full");
     if (res.cancelled) return res;
   }
   std::vector<int64_t> ds = opt.ds;
@@ -85,7 +96,8 @@ SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const
   std::sort(ds.begin(), ds.end());
   int64_t lo = 0, hi = 0;
   for (int64_t d : ds) {
-    const auto& r = res.runs.emplace_back(run(opt.run.mode, d, "sweep"));
+    const auto& r = res.runs.emplace_back(run(opt.run.mode, d));
+    finished(r, "sweep");
     if (res.cancelled) return res;
     if (!opt.search_d90) continue;
     if (reaches(r)) {
@@ -99,7 +111,8 @@ SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const
       if (hi - lo <= std::max<int64_t>(1, int64_t(opt.tolerance * double(lo)))) break;
       const int64_t mid = lo == 0 ? hi / 2 : int64_t(std::llround(std::sqrt(double(lo) * double(hi))));
       if (mid <= lo || mid >= hi) break;
-      const auto& r = res.runs.emplace_back(run(opt.run.mode, mid, "bisect"));
+      const auto& r = res.runs.emplace_back(run(opt.run.mode, mid));
+      finished(r, "bisect");
       if (res.cancelled) return res;
       (reaches(r) ? hi : lo) = mid;
     }
@@ -139,6 +152,18 @@ nlohmann::json run_json(const RunResult& r) {
           {"steps", r.steps}, {"cancelled", r.cancelled},
           {"seconds", r.seconds}, {"seconds_per_step", r.seconds_per_step},
           {"evals", evals}};
+}
+
+RunResult run_from_json(const nlohmann::json& j) {
+  RunResult r;
+  r.mode = mode_from_name(j.at("mode").get<std::string>());
+  r.d = j.at("d"), r.trainable = j.at("trainable"), r.theta_size = j.at("theta_size");
+  r.valid_acc = j.at("valid_acc"), r.best_valid_acc = j.at("best_valid_acc");
+  r.initial_valid_acc = j.at("initial_valid_acc"), r.train_loss = j.at("train_loss");
+  r.steps = j.at("steps"), r.cancelled = j.at("cancelled");
+  r.seconds = j.at("seconds"), r.seconds_per_step = j.at("seconds_per_step");
+  for (const auto& e : j.at("evals")) r.evals.emplace_back(e.at("step").get<int64_t>(), e.at("valid_acc").get<double>());
+  return r;
 }
 
 nlohmann::json sweep_json(const SweepResult& r, const SweepOptions& opt) {

@@ -44,10 +44,13 @@ std::vector<int64_t> geometric_ds(int64_t max_d);
 // "10,100,1000" → sorted unique positive values; InputError otherwise.
 std::vector<int64_t> parse_ds(const std::string& text);
 
-// Observer of each finished run ("full", "sweep" or "bisect") and a Progress per run (may return null).
+// Observer of each finished run ("full", "sweep" or "bisect", with the result so far: its threshold is set
+// once the baseline ran; reused: taken from `reuse`, not run), a Progress per run (may return null), and
+// finished runs to take instead of running (mode, d) again (resume; nullopt = run it; d = 0 for full).
 struct SweepHooks {
-  std::function<void(const RunResult&, const std::string& phase)> on_run;
-  std::function<std::unique_ptr<Progress>(const std::string& label, int64_t steps)> progress;
+  std::function<void(const RunResult&, const std::string& phase, const SweepResult& so_far, bool reused)> on_run;
+  std::function<std::shared_ptr<Progress>(const std::string& label, int64_t steps)> progress;
+  std::function<std::optional<RunResult>(Mode mode, int64_t d)> reuse;
 };
 
 SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const TaskData& data,
@@ -57,6 +60,7 @@ SweepResult sweep(const std::shared_ptr<const models::Transformer>& model, const
 // initial_valid_acc,train_loss,steps,seconds_per_step,reaches_target.
 std::string curve_csv(const SweepResult& r);
 nlohmann::json run_json(const RunResult& r);
+RunResult run_from_json(const nlohmann::json& j);  // inverse of run_json (per-step losses are not kept)
 nlohmann::json sweep_json(const SweepResult& r, const SweepOptions& opt);
 // Writes dir/curve.csv and dir/said.json (atomically; dir is created). `meta` is merged into the JSON.
 void write_sweep(const std::string& dir, const SweepResult& r, const SweepOptions& opt, const nlohmann::json& meta);

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "analysis/said/search.h"
+#include "analysis/said/study.h"
 #include "app/cli/commands.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
@@ -32,11 +32,13 @@ struct SaidArgs {
   bool no_full = false, no_lr_scaling = false, random_init = false;
 };
 
-void print_run(const said::RunResult& r, const std::string& phase, double threshold, bool have_full) {
-  std::printf("%-6s %-5s d=%-8lld trainable=%-9lld valid_acc=%.4f (start %.4f) loss=%.4f  %.3f s/step%s\n",
+void print_run(const said::RunResult& r, const std::string& phase, const said::SweepResult& so_far, bool reused) {
+  const bool have_full = so_far.full.has_value();
+  std::printf("%-6s %-5s d=%-8lld trainable=%-9lld valid_acc=%.4f (start %.4f) loss=%.4f  %.3f s/step%s%s%s\n",
               phase.c_str(), said::mode_name(r.mode), static_cast<long long>(r.d), static_cast<long long>(r.trainable),
               r.best_valid_acc, r.initial_valid_acc, r.train_loss, r.seconds_per_step,
-              r.mode == said::Mode::Full || !have_full ? "" : (r.best_valid_acc >= threshold ? "  >= target" : ""));
+              r.mode == said::Mode::Full || !have_full ? "" : (r.best_valid_acc >= so_far.threshold ? "  >= target" : ""),
+              r.cancelled ? "  (stopped)" : "", reused ? "  (from the earlier run)" : "");
   std::fflush(stdout);
 }
 
@@ -83,27 +85,18 @@ void run_said(const SaidArgs& a) {
                          {"train_examples", data.train.size()}, {"valid_examples", data.valid.size()},
                          {"max_len", to.max_len}, {"theta_tensors", theta.size()}, {"theta_size", D},
                          {"threads", at::get_num_threads()}};
-  // Each finished run is written at once (atomically), so a long search that is stopped keeps its curve.
-  said::SweepResult partial;
-  said::SweepHooks hooks;
-  hooks.progress = [](const std::string& label, int64_t steps) {
-    return std::make_unique<Progress>(label, steps, "steps");
-  };
-  hooks.on_run = [&](const said::RunResult& r, const std::string& phase) {
-    if (phase == "full") {
-      partial.full = r;
-      partial.threshold = a.target * r.best_valid_acc;
-    } else {
-      partial.runs.push_back(r);
-    }
-    print_run(r, phase, partial.threshold, partial.full.has_value());
-    auto m = meta;
-    m["complete"] = false;
-    said::write_sweep(a.out, partial, so, m);
-  };
-  const auto result = said::sweep(model, data, so, hooks);
-  meta["complete"] = !result.cancelled;
-  said::write_sweep(a.out, result, so, meta);
+  said::SweepResult result;
+  {
+    // First Ctrl-C/SIGTERM: stop the run in flight at its next step; finished runs are on disk and reused.
+    CancelOnInterrupt interrupt;
+    said::SweepHooks hooks;
+    hooks.progress = [&](const std::string& label, int64_t steps) {
+      return interrupt.watched(std::make_unique<Progress>(label, steps, "steps"));
+    };
+    hooks.on_run = print_run;
+    result = said::run_study(model, data, so, a.out, meta, hooks);
+  }
+  if (result.cancelled) throw RuntimeError("interrupted; rerun the same command to resume " + a.out);
 
   if (result.full)
     std::printf("full fine-tuning: valid_acc %.4f; target %.0f%% = %.4f\n", result.full->best_valid_acc,

@@ -34,7 +34,7 @@ TEST(Sweep, D90SearchBracketsTheTargetAndWritesTheCurve) {
   o.max_bisect = 2;
   std::vector<std::string> phases;
   SweepHooks hooks;
-  hooks.on_run = [&](const RunResult&, const std::string& phase) { phases.push_back(phase); };
+  hooks.on_run = [&](const RunResult&, const std::string& phase, const SweepResult&, bool) { phases.push_back(phase); };
   const auto r = sweep(model, data, o, hooks);
   ASSERT_TRUE(r.full);
   EXPECT_NEAR(r.threshold, 0.9 * r.full->best_valid_acc, 1e-12);
