@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -69,9 +71,16 @@ std::string fmt(double v) {
   return s.str();
 }
 
-}  // namespace
+// One finished layer of one store: what a resumed sweep stores and reuses.
+struct LayerRows {
+  std::vector<LayerIdRow> rows;
+  std::vector<LayerBlockRow> blocks;
+};
+using ReuseLayer = std::function<const LayerRows*(int layer)>;
+using OnLayer = std::function<void(int layer, const LayerRows&)>;
 
-LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOptions& opt, Progress* progress) {
+LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOptions& opt, Progress* progress,
+                             const ReuseLayer& reuse, const OnLayer& on_layer, bool* stopped = nullptr) {
   for (const auto& e : opt.estimators)
     if (e != "twonn" && e != "mle" && e != "pca")
       throw InputError("--estimators: unknown estimator '" + e + "' (twonn, mle, pca)");
@@ -88,7 +97,17 @@ LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOpti
   knn.threads = std::max(1, opt.threads);
   for (size_t li = 0; li < layers.size(); ++li) {
     const int layer = layers[li];
-    if (progress && progress->cancelled()) break;
+    if (progress && progress->cancelled()) {
+      if (stopped) *stopped = true;
+      break;
+    }
+    if (const LayerRows* done = reuse ? reuse(layer) : nullptr) {
+      res.rows.insert(res.rows.end(), done->rows.begin(), done->rows.end());
+      res.blocks.insert(res.blocks.end(), done->blocks.begin(), done->blocks.end());
+      if (progress) progress->advance(1);
+      continue;
+    }
+    const size_t rows_before = res.rows.size(), blocks_before = res.blocks.size();
     const store::Matrix m = subsample(layer_points(r, layer, opt.points), opt.max_points, opt.seed + uint64_t(layer));
     const PointsView x(m.data.data(), m.rows, m.cols, store_path + ":" + store::act_name(rows, layer));
     auto row = [&](const std::string& est, const IdEstimate& e, double secs) {
@@ -137,9 +156,18 @@ LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOpti
         for (auto& b : block_analysis(x, block_est, bo)) res.blocks.push_back({model, layer, est, std::move(b)});
       }
     }
+    if (on_layer)
+      on_layer(layer, {{res.rows.begin() + long(rows_before), res.rows.end()},
+                       {res.blocks.begin() + long(blocks_before), res.blocks.end()}});
     if (progress) progress->advance(1);
   }
   return res;
+}
+
+}  // namespace
+
+LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOptions& opt, Progress* progress) {
+  return sweep_store(store_path, opt, progress, nullptr, nullptr);
 }
 
 std::string to_csv(const std::vector<LayerIdRow>& rows) {
@@ -159,21 +187,53 @@ std::string blocks_to_csv(const std::vector<LayerBlockRow>& rows) {
   return s;
 }
 
+namespace {
+
+nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
+double num_from(const nlohmann::json& j) { return j.is_null() ? std::nan("") : j.get<double>(); }
+
+nlohmann::json options_json(const LayerSweepOptions& opt) {
+  return {{"points", opt.points}, {"max_points", opt.max_points}, {"ci_reps", opt.ci_reps},
+          {"confidence", opt.confidence}, {"mle_k1", opt.mle_k1}, {"mle_k2", opt.mle_k2},
+          {"mle_unbiased", opt.mle_unbiased}, {"twonn_fraction", opt.twonn_fraction},
+          {"pca_fraction", opt.pca_fraction}, {"seed", opt.seed}};
+}
+
+nlohmann::json row_json(const LayerIdRow& x) {
+  return {{"model", x.model}, {"store", x.store}, {"layer", x.layer}, {"estimator", x.estimator},
+          {"id", num(x.id)}, {"lo", num(x.lo)}, {"hi", num(x.hi)}, {"n_points", x.n_points},
+          {"n_used", x.n_used}, {"n_duplicates", x.n_duplicates}, {"seconds", x.seconds}};
+}
+
+LayerIdRow row_from_json(const nlohmann::json& j) {
+  return {j.at("model"), j.at("store"), j.at("layer"), j.at("estimator"), num_from(j.at("id")),
+          num_from(j.at("lo")), num_from(j.at("hi")), j.at("n_points"), j.at("n_used"), j.at("n_duplicates"),
+          j.at("seconds")};
+}
+
+nlohmann::json block_json(const LayerBlockRow& b) {
+  nlohmann::json values = nlohmann::json::array();
+  for (double v : b.block.values) values.push_back(num(v));
+  return {{"model", b.model}, {"layer", b.layer}, {"estimator", b.estimator}, {"blocks", b.block.blocks},
+          {"block_size", b.block.block_size}, {"mean", num(b.block.mean)}, {"sd", num(b.block.sd)},
+          {"values", values}};
+}
+
+LayerBlockRow block_from_json(const nlohmann::json& j) {
+  LayerBlockRow b{j.at("model"), j.at("layer"), j.at("estimator"), {}};
+  b.block.blocks = j.at("blocks"), b.block.block_size = j.at("block_size");
+  b.block.mean = num_from(j.at("mean")), b.block.sd = num_from(j.at("sd"));
+  for (const auto& v : j.at("values")) b.block.values.push_back(num_from(v));
+  return b;
+}
+
+}  // namespace
+
 std::string to_json(const LayerSweepResult& r, const LayerSweepOptions& opt) {
   nlohmann::json j;
-  j["options"] = {{"points", opt.points}, {"max_points", opt.max_points}, {"ci_reps", opt.ci_reps},
-                  {"confidence", opt.confidence}, {"mle_k1", opt.mle_k1}, {"mle_k2", opt.mle_k2},
-                  {"mle_unbiased", opt.mle_unbiased}, {"twonn_fraction", opt.twonn_fraction},
-                  {"pca_fraction", opt.pca_fraction}, {"seed", opt.seed}};
-  auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
-  for (const auto& x : r.rows)
-    j["rows"].push_back({{"model", x.model}, {"store", x.store}, {"layer", x.layer}, {"estimator", x.estimator},
-                         {"id", num(x.id)}, {"lo", num(x.lo)}, {"hi", num(x.hi)}, {"n_points", x.n_points},
-                         {"n_used", x.n_used}, {"n_duplicates", x.n_duplicates}, {"seconds", x.seconds}});
-  for (const auto& b : r.blocks)
-    j["blocks"].push_back({{"model", b.model}, {"layer", b.layer}, {"estimator", b.estimator},
-                           {"blocks", b.block.blocks}, {"block_size", b.block.block_size}, {"mean", num(b.block.mean)},
-                           {"sd", num(b.block.sd)}, {"values", b.block.values}});
+  j["options"] = options_json(opt);
+  for (const auto& x : r.rows) j["rows"].push_back(row_json(x));
+  for (const auto& b : r.blocks) j["blocks"].push_back(block_json(b));
   return j.dump(2);
 }
 
@@ -186,6 +246,114 @@ std::string write_results(const std::string& dir, const LayerSweepResult& r, con
   write_file_atomic((std::filesystem::path(dir) / "id.json").string(), to_json(r, opt));
   if (!r.blocks.empty()) write_file_atomic((std::filesystem::path(dir) / "id_blocks.csv").string(), blocks_to_csv(r.blocks));
   return csv;
+}
+
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a resumed sweep must share with the one that wrote id.layers.json. A store rewritten since (a resumed
+// or redone extract) has another size or time, so its old rows are not reused.
+nlohmann::json sweep_identity(const std::vector<IdStoreJob>& jobs, const LayerSweepOptions& opt) {
+  nlohmann::json j = options_json(opt);
+  j["estimators"] = opt.estimators;
+  j["blocks"] = opt.blocks;
+  for (const auto& job : jobs) {
+    std::error_code size_ec, time_ec;
+    const auto size = fs::file_size(job.store, size_ec);
+    const auto time = fs::last_write_time(job.store, time_ec).time_since_epoch().count();
+    j["stores"].push_back({{"store", job.store}, {"layers", job.layers}, {"bytes", size_ec ? 0 : uint64_t(size)},
+                           {"modified", time_ec ? 0 : int64_t(time)}});
+  }
+  return j;
+}
+
+using Finished = std::map<std::pair<std::string, int>, LayerRows>;  // (store, layer) -> its rows
+
+struct SweepState {
+  nlohmann::json identity;
+  Finished layers;
+  bool complete = false;
+
+  std::string dump() const {
+    nlohmann::json j = {{"identity", identity}, {"complete", complete}, {"layers", nlohmann::json::array()}};
+    for (const auto& [key, done] : layers) {
+      nlohmann::json rows = nlohmann::json::array(), blocks = nlohmann::json::array();
+      for (const auto& r : done.rows) rows.push_back(row_json(r));
+      for (const auto& b : done.blocks) blocks.push_back(block_json(b));
+      j["layers"].push_back({{"store", key.first}, {"layer", key.second}, {"rows", rows}, {"blocks", blocks}});
+    }
+    return j.dump(1) + "\n";
+  }
+};
+
+// The earlier sweep's state if it had this identity; otherwise an empty state (a file that does not parse,
+// e.g. edited by hand, counts as another sweep's).
+SweepState load_state(const std::string& path, const nlohmann::json& identity) {
+  SweepState st;
+  st.identity = identity;
+  if (!file_exists(path)) return st;
+  const auto j = nlohmann::json::parse(read_file(path), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("identity", nlohmann::json()).dump() != identity.dump()) return st;
+  try {
+    for (const auto& l : j.at("layers")) {
+      LayerRows done;
+      for (const auto& r : l.at("rows")) done.rows.push_back(row_from_json(r));
+      for (const auto& b : l.at("blocks")) done.blocks.push_back(block_from_json(b));
+      st.layers[{l.at("store").get<std::string>(), l.at("layer").get<int>()}] = std::move(done);
+    }
+    st.complete = j.at("complete").get<bool>();
+  } catch (const nlohmann::json::exception&) {
+    return SweepState{identity, {}, false};
+  }
+  return st;
+}
+
+}  // namespace
+
+IdSweepRun run_id_sweep(const std::vector<IdStoreJob>& jobs, const LayerSweepOptions& opt, const std::string& dir,
+                        Progress* progress, const std::function<void(const std::string&, int)>& on_layer) {
+  IdSweepRun run;
+  const std::string state_path = dir.empty() ? "" : (fs::path(dir) / "id.layers.json").string();
+  SweepState st;
+  if (!dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw RuntimeError(dir + ": cannot create directory: " + ec.message());
+    st = load_state(state_path, sweep_identity(jobs, opt));
+    // The final files stand only for a finished sweep of this identity: anything else goes before any work.
+    if (!st.complete)
+      for (const char* name : {"id.csv", "id.json", "id_blocks.csv"}) fs::remove(fs::path(dir) / name, ec);
+  }
+  for (const auto& job : jobs) {
+    LayerSweepOptions o = opt;
+    o.layers = job.layers;
+    auto reuse = [&](int layer) -> const LayerRows* {
+      const auto it = st.layers.find({job.store, layer});
+      if (it == st.layers.end()) return nullptr;
+      ++run.layers_reused;
+      return &it->second;
+    };
+    auto save = [&](int layer, const LayerRows& done) {
+      if (!dir.empty()) {
+        st.layers[{job.store, layer}] = done;
+        write_file_atomic(state_path, st.dump());
+      }
+      if (on_layer) on_layer(job.store, layer);
+    };
+    bool stopped = false;
+    auto res = sweep_store(job.store, o, progress, reuse, save, &stopped);
+    run.result.rows.insert(run.result.rows.end(), res.rows.begin(), res.rows.end());
+    run.result.blocks.insert(run.result.blocks.end(), res.blocks.begin(), res.blocks.end());
+    if (stopped) return run;
+  }
+  run.complete = true;
+  if (dir.empty()) return run;
+  st.complete = true;
+  write_file_atomic(state_path, st.dump());
+  run.csv = write_results(dir, run.result, opt);
+  return run;
 }
 
 }  // namespace ps::analysis

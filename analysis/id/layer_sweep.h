@@ -2,6 +2,7 @@
 // Intrinsic dimension by layer, straight from an activation store: one layer's vectors are loaded at a time,
 // subsampled (seeded) to a point budget, and every requested estimator runs on the same points.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,31 @@ struct LayerSweepResult {
 
 // Throws InputError (naming the store) for a missing layer, an unknown estimator or too few points.
 LayerSweepResult id_by_layer(const std::string& store_path, const LayerSweepOptions& opt, Progress* progress = nullptr);
+
+// One store and the layers to sweep in it (empty = every layer it has).
+struct IdStoreJob {
+  std::string store;
+  std::vector<int> layers;
+};
+
+struct IdSweepRun {
+  LayerSweepResult result;  // every finished layer, store by store
+  bool complete = false;    // false: stopped by progress->cancel() before the last layer
+  int64_t layers_reused = 0;
+  std::string csv;          // dir/id.csv once complete (empty without a dir)
+};
+
+// id_by_layer over the stores (opt.layers is replaced by each job's), resumable when dir is given:
+// each finished layer's rows go at once into dir/id.layers.json with the sweep's identity (the estimator
+// settings, the jobs, each store's size and modification time), and id.csv/id.json/id_blocks.csv are
+// written (write_results) only when every layer finished, so a stopped sweep never leaves files that look
+// complete. A rerun with the same identity reuses the finished layers instead of computing them again
+// (subsamples and bootstraps are seeded by opt.seed and the layer, so the rows are the same but for the
+// seconds column); another identity starts over. Without a dir nothing is written. on_layer: after each
+// layer computed (not reused) and saved.
+IdSweepRun run_id_sweep(const std::vector<IdStoreJob>& jobs, const LayerSweepOptions& opt, const std::string& dir,
+                        Progress* progress = nullptr,
+                        const std::function<void(const std::string& store, int layer)>& on_layer = {});
 
 // CSV with a header: model,store,layer,estimator,id,lo,hi,n_points,n_used,n_duplicates,seconds.
 std::string to_csv(const std::vector<LayerIdRow>& rows);

@@ -8,6 +8,7 @@
 #include "app/cli/commands.h"
 #include "data/extract/layers.h"
 #include "data/store/reader.h"
+#include "models/util/error.h"
 #include "models/util/files.h"
 
 namespace ps::cli {
@@ -32,26 +33,34 @@ void run_id(IdArgs& a) {
   namespace an = ps::analysis;
   a.opt.estimators = split(a.estimators);
   for (const auto& b : split(a.blocks)) a.opt.blocks.push_back(std::stoi(b));
-  an::LayerSweepResult all;
+  std::vector<an::IdStoreJob> jobs;
   for (const auto& path : a.stores) {
-    an::LayerSweepOptions o = a.opt;
+    an::IdStoreJob job{path, {}};
     if (a.layers != "all") {
       ps::store::StoreReader r(path);
       const int n = r.manifest().count("n_layers") ? std::stoi(r.manifest().at("n_layers")) : 0;
-      o.layers = ps::extract::parse_layers(a.layers, n);
+      job.layers = ps::extract::parse_layers(a.layers, n);
     }
-    Progress progress("id " + std::filesystem::path(path).filename().string(), 0, "layers");
-    auto res = an::id_by_layer(path, o, &progress);
-    progress.finish();
-    all.rows.insert(all.rows.end(), res.rows.begin(), res.rows.end());
-    all.blocks.insert(all.blocks.end(), res.blocks.begin(), res.blocks.end());
+    jobs.push_back(std::move(job));
   }
+  Progress progress("id", 0, "layers");
+  an::IdSweepRun run;
+  {
+    // First Ctrl-C/SIGTERM: finish the layer in flight; finished layers are kept in --out for the rerun.
+    CancelOnInterrupt interrupt(progress);
+    run = an::run_id_sweep(jobs, a.opt, a.out, &progress);
+  }
+  progress.finish();
+  if (!run.complete)
+    throw RuntimeError(a.out.empty() ? std::string("interrupted; nothing written (give --out to make the sweep resumable)")
+                                     : "interrupted; rerun the same command to resume " + a.out);
   if (a.out.empty()) {
-    std::fputs(an::to_csv(all.rows).c_str(), stdout);
+    std::fputs(an::to_csv(run.result.rows).c_str(), stdout);
     return;
   }
-  const std::string written = an::write_results(a.out, all, a.opt);
-  std::printf("%s: %zu rows (%zu stores)\n", written.c_str(), all.rows.size(), a.stores.size());
+  std::printf("%s: %zu rows (%zu stores", run.csv.c_str(), run.result.rows.size(), a.stores.size());
+  if (run.layers_reused > 0) std::printf(", %lld layers reused from the earlier run", (long long)run.layers_reused);
+  std::printf(")\n");
 }
 
 }  // namespace
@@ -77,7 +86,8 @@ void add_id_command(CLI::App& app) {
   cmd->add_option("--blocks", a->blocks, "block analysis over 1,2,4,8 disjoint subsets (stability check)");
   cmd->add_option("--threads", o.threads, "kNN threads")->capture_default_str();
   cmd->add_option("--seed", o.seed)->capture_default_str();
-  cmd->add_option("--out", a->out, "directory for id.csv, id.json (and id_blocks.csv); default: CSV on stdout");
+  cmd->add_option("--out", a->out, "directory for id.csv, id.json (and id_blocks.csv), and id.layers.json with the finished layers: an "
+                  "interrupted sweep resumes when rerun; default: CSV on stdout");
   cmd->callback(guarded("id", [a] { run_id(*a); }));
 }
 
