@@ -146,12 +146,19 @@ void add_train_command(CLI::App& app) {
     Docs d = read_corpus(a->corpus);
     if (d.train.empty()) throw ps::InputError(a->corpus + ": no snippets with split 'train'");
     ps::Progress progress("train", o.steps, "steps");
-    const auto r = ps::train::train_lm(o, d.train, d.valid, &progress);
+    ps::train::TrainResult r;
+    {
+      // First Ctrl-C/SIGTERM (Slurm's warning before preemption): checkpoint at the next step and stop.
+      CancelOnInterrupt interrupt(progress);
+      r = ps::train::train_lm(o, d.train, d.valid, &progress);
+    }
     std::printf("%s: step %lld/%lld, %lld tokens, %.0f s, %lld parameters%s\n", o.out_dir.c_str(), (long long)r.end_step,
                 (long long)o.steps, (long long)r.tokens, r.seconds, (long long)r.parameters, r.bf16 ? ", bf16 autocast" : "");
     std::printf("valid: loss %.4f, perplexity %.2f (unigram baseline %.2f) on %lld tokens\n", r.valid_loss, r.valid_ppl,
                 r.unigram_ppl, (long long)r.valid_tokens);
     std::printf("checkpoint: %s%s\n", r.last_checkpoint.c_str(), r.complete ? "" : " (incomplete: rerun to continue)");
+    if (!r.complete && progress.cancelled())
+      throw ps::RuntimeError("interrupted; rerun the same command to resume " + o.out_dir);
   }));
 }
 
