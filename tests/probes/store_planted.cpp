@@ -6,6 +6,7 @@
 #include <random>
 
 #include "data/store/writer.h"
+#include "tests/common/scratch.h"
 
 namespace ps::probes::planted {
 
@@ -65,10 +66,7 @@ std::string planted_code(const std::vector<int32_t>& types) {
 int32_t planted_corpus_split(int snippet) { return snippet % 7 == 6 ? -1 : snippet % 5 == 0 ? 2 : snippet % 5 == 1 ? 1 : 0; }
 
 std::string fresh_dir(const std::string& name) {
-  const std::filesystem::path p = std::filesystem::path(PS_BINARY_DIR) / "probes_test_tmp" / name;
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p.string();
+  return ps::test::scratch_dir(name).string();
 }
 
 PlantedStore write_planted_store(const std::string& path, const PlantedStoreOptions& o) {

@@ -10,6 +10,7 @@
 #include "probes/ast_probe.h"
 #include "probes/control.h"
 #include "probes/metrics.h"
+#include "tests/common/scratch.h"
 
 using namespace ps::probes;
 
@@ -117,7 +118,7 @@ TEST(AstProbe, SaveLoadRoundTripAndBadFiles) {
   p.vocab = planted::planted_vocab();
   p.layer = 5;
   p.metadata = {{"model", "codebert"}, {"macro_f1", "0.75"}};
-  const std::string path = std::string(PS_BINARY_DIR) + "/probe_roundtrip.safetensors";
+  const std::string path = (ps::test::scratch_dir() / "probe_roundtrip.safetensors").string();
   save_ast_probe(path, p);
   const SavedAstProbe q = load_ast_probe(path);
   EXPECT_EQ(q.model.P, p.model.P);

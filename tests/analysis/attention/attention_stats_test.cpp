@@ -7,6 +7,7 @@
 #include "analysis/attention/attention_stats.h"
 #include "data/store/writer.h"
 #include "models/util/error.h"
+#include "tests/common/scratch.h"
 
 namespace ps::analysis {
 namespace {
@@ -16,8 +17,7 @@ const std::vector<int32_t> kParent = {-1, 0, 0, 0, 1, 1, 2, 2, 3, 3};
 const std::vector<int32_t> kLeaf = {4, 5, 6, 7, 8, 9};
 
 std::string planted_store() {
-  const auto dir = std::filesystem::temp_directory_path() / ("ps_attn_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = ps::test::scratch_dir("attn");
   const std::string path = (dir / "attn.h5").string();
   store::WriterOptions wo;
   wo.mode = store::WriterOptions::Mode::overwrite;
@@ -85,8 +85,7 @@ TEST(AttentionStats, PlantedHeadsGiveHandComputedValues) {
 }
 
 TEST(AttentionStats, StoreWithoutAttentionIsAOneLineError) {
-  const auto dir = std::filesystem::temp_directory_path() / ("ps_attn_none_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+  const auto dir = ps::test::scratch_dir("none");
   const std::string path = (dir / "none.h5").string();
   store::WriterOptions wo;
   wo.mode = store::WriterOptions::Mode::overwrite;

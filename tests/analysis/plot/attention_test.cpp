@@ -8,6 +8,7 @@
 #include "data/store/writer.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
+#include "tests/common/scratch.h"
 
 namespace {
 
@@ -20,10 +21,7 @@ float planted(int layer, int64_t s, int64_t h, int64_t q, int64_t k) {
 }
 
 std::string write_store(const std::string& name) {
-  const std::string dir = std::string(PS_BINARY_DIR) + "/tmp/plot_tests";
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/" + name + ".h5";
-  std::filesystem::remove(path);
+  const std::string path = (ps::test::scratch_dir(name) / (name + ".h5")).string();
   st::SnippetBatch b;
   const int64_t lengths[] = {3, 2};
   const int heads = 2;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include "tests/common/scratch.h"
 
 namespace ps::said::test {
 
@@ -79,12 +80,7 @@ std::string byte_tokenizer_json() {
 }
 
 std::string temp_dir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ps_said_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return ps::test::scratch_dir(tag).string();
 }
 
 }  // namespace ps::said::test

@@ -17,6 +17,7 @@
 #include "app/render/render.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
+#include "tests/common/scratch.h"
 
 namespace {
 
@@ -33,10 +34,7 @@ class Offscreen : public ::testing::Environment {
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new Offscreen);
 
 std::string out_dir(const std::string& test) {
-  const std::string d = std::string(PS_BINARY_DIR) + "/tmp/render_tests/" + test;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return ps::test::scratch_dir(test).string();
 }
 
 LinePlot lines() {

@@ -9,19 +9,15 @@
 #include <vector>
 
 #include "data/corpus/snippet.h"
+#include "tests/common/scratch.h"
 
 namespace ps::corpus::testing {
 
 class TempDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ps_corpus_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
+    dir_ = ps::test::scratch_dir();  // removed when the test passes, kept for inspection when it fails
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string path(const std::string& rel) const { return (dir_ / rel).string(); }
   std::string write(const std::string& rel, const std::string& content) const {
     auto p = dir_ / rel;

@@ -12,6 +12,7 @@
 #include "data/store/reader.h"
 #include "models/util/files.h"
 #include "tests/models/transformer/tiny_models.h"
+#include "tests/common/scratch.h"
 
 namespace ps::extract::testing {
 
@@ -81,12 +82,7 @@ std::string function_source(int i) {
 }  // namespace
 
 std::string temp_dir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  const auto dir = fs::temp_directory_path() /
-                   ("ps_extract_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
+  return ps::test::scratch_dir(tag).string();
 }
 
 std::string tiny_model_dir() {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "data/store/half.h"
+#include "tests/common/scratch.h"
 
 namespace ps::store::testing {
 
@@ -183,10 +184,7 @@ std::string extents(const std::string& path) {
 }
 
 std::string temp_dir(const std::string& test_name) {
-  std::filesystem::path p = std::filesystem::path(PS_BINARY_DIR) / "tmp" / "store_tests" / test_name;
-  std::filesystem::remove_all(p);
-  std::filesystem::create_directories(p);
-  return p.string();
+  return ps::test::scratch_dir(test_name).string();
 }
 
 }  // namespace ps::store::testing

@@ -5,16 +5,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include "tests/common/scratch.h"
 
 namespace ps::st::testing {
 
-// A fresh directory per test binary run and per name, so parallel ctest runs never collide.
-inline std::string scratch(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("ps_st_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
-}
+// A fresh directory unique to this process and test (removed when the test passes).
+inline std::string scratch(const std::string& name) { return ps::test::scratch_dir(name).string(); }
 
 // A file assembled by hand, independent of our writer: 8-byte LE length, header bytes as given, buffer.
 inline std::string raw_file(const std::string& header, const std::string& buffer) {

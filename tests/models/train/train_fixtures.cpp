@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include "tests/common/scratch.h"
 
 namespace pstest {
 
@@ -31,10 +32,7 @@ std::vector<std::string> source_documents(const std::vector<std::string>& dirs) 
 }
 
 std::string temp_dir(const std::string& name) {
-  const std::string d = std::string(PS_BINARY_DIR) + "/train_tests/" + name + "_" + std::to_string(getpid());
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return ps::test::scratch_dir(name).string();
 }
 
 static std::string node_modules() { return std::string(PS_SOURCE_DIR) + "/.cache/node/node_modules"; }

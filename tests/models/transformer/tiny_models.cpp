@@ -11,6 +11,7 @@
 
 #include "models/safetensors/safetensors.h"
 #include "models/util/files.h"
+#include "tests/common/scratch.h"
 
 namespace ps::test {
 
@@ -150,12 +151,7 @@ void write_model(const std::string& dir, const TinySpec& spec, bool bf16) {
 }
 
 std::string temp_dir(const std::string& tag) {
-  static std::atomic<int> counter{0};
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("ps_transformer_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
+  return ps::test::scratch_dir(tag).string();
 }
 
 std::string write_tiny(Tiny kind, uint64_t seed) {
