@@ -1,5 +1,6 @@
 // Saving and loading fitted probes as safetensors files (readable by any safetensors reader): the
 // parameters as F32 tensors, vocabularies, layer and user metadata in __metadata__.
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "models/util/error.h"
@@ -7,6 +8,7 @@
 #include "probes/linear.h"
 #include "probes/probe_file.h"
 #include "probes/structural.h"
+#include "models/util/spec.h"
 
 namespace ps::probes {
 
@@ -32,12 +34,9 @@ const std::string& meta(const ProbeFile& f, const std::string& path, const char*
 
 int meta_int(const ProbeFile& f, const std::string& path, const char* key) {
   const std::string& s = meta(f, path, key);
-  try {
-    size_t used = 0;
-    const int v = std::stoi(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
+  int64_t v = 0;
+  if (spec::try_int(s, v) && v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max())
+    return static_cast<int>(v);
   throw InputError(where(path, std::string("metadata '") + key + "' is not an integer: '" + s + "'"));
 }
 

@@ -1,11 +1,13 @@
 // Predict-and-decode for one snippet, shared by `probescope probe show` and the GUI.
 #include "probes/show.h"
 
+#include <limits>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::probes {
 
@@ -39,12 +41,8 @@ int64_t find_snippet(const store::StoreReader& r, const std::string& key) {
   const std::vector<std::string> ids = r.ids(0, n);
   for (int64_t i = 0; i < n; ++i)
     if (ids[i] == key) return i;
-  try {
-    size_t used = 0;
-    const long long i = std::stoll(key, &used);
-    if (used == key.size() && i >= 0 && i < n) return i;
-  } catch (const std::exception&) {
-  }
+  int64_t i = 0;
+  if (spec::try_int(key, i) && i >= 0 && i < n) return i;
   throw InputError(where(r.path(), "no snippet '" + key + "' (give an index 0.." + std::to_string(n - 1) + " or an id)"));
 }
 

@@ -1,4 +1,5 @@
 // Which snippets and layers a probe run uses: seeded splits by snippet id, layer specs.
+#include <limits>
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -6,6 +7,7 @@
 #include "models/util/error.h"
 #include "probes/store_data.h"
 #include "probes/trainer.h"
+#include "models/util/spec.h"
 
 namespace ps::probes {
 
@@ -25,18 +27,7 @@ void parse_split(const std::string& text, SplitOptions& o) {
     return;
   }
   o.corpus = false;
-  std::vector<double> v;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    try {
-      size_t used = 0;
-      v.push_back(std::stod(part, &used));
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw InputError("--split: '" + part + "' is not a number");
-    }
-  }
+  const std::vector<double> v = spec::number_list(text, "--split");
   if (v.size() != 3) throw InputError("--split: expected three fractions train,valid,test, got '" + text + "'");
   for (double f : v)
     if (!(f >= 0) || !std::isfinite(f)) throw InputError("--split: fractions must be non-negative");
@@ -47,11 +38,8 @@ void parse_split(const std::string& text, SplitOptions& o) {
 int hidden_states_count(const store::StoreReader& r) {
   const auto it = r.manifest().find("n_layers");
   if (it == r.manifest().end()) return 0;
-  try {
-    return std::stoi(it->second) + 1;
-  } catch (const std::exception&) {
-    return 0;
-  }
+  int64_t n = 0;
+  return spec::try_int(it->second, n) && n >= 0 && n < (1 << 16) ? static_cast<int>(n) + 1 : 0;
 }
 
 std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>& stored, const std::string& path,
@@ -62,14 +50,10 @@ std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>&
   std::stringstream ss(spec);
   std::string part;
   while (std::getline(ss, part, ',')) {
-    int L = 0;
-    try {
-      size_t used = 0;
-      L = std::stoi(part, &used);
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
+    int64_t L64 = 0;
+    if (!spec::try_int(part, L64) || L64 < -(1 << 16) || L64 > (1 << 16))
       throw InputError("--layers: '" + part + "' is not a layer number (use all, 0,4,8 or -1)");
-    }
+    int L = static_cast<int>(L64);
     if (L < 0 && n_hidden > 0)
       L = n_hidden + L;  // the model's convention: -1 = the last hidden state
     else if (L < 0)

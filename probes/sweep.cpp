@@ -2,6 +2,7 @@
 // results.json are skipped, and a store or layer whose fits are all done is not even read.
 #include "probes/sweep.h"
 
+#include <limits>
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -10,6 +11,8 @@
 
 #include "data/store/reader.h"
 #include "probes/sweep_internal.h"
+#include "data/store/manifest_fields.h"
+#include "models/util/spec.h"
 
 namespace ps::probes {
 
@@ -31,18 +34,8 @@ ProbeKind parse_kind(const std::string& name) {
 
 std::vector<int> parse_int_list(const std::string& text, const std::string& flag) {
   std::vector<int> out;
-  std::stringstream ss(text);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoi(part, &used));
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw InputError(flag + ": '" + part + "' is not an integer");
-    }
-  }
-  if (out.empty()) throw InputError(flag + ": empty list");
+  for (const int64_t v : spec::int_list(text, flag, std::numeric_limits<int>::min(), std::numeric_limits<int>::max()))
+    out.push_back(static_cast<int>(v));
   return out;
 }
 
@@ -93,10 +86,8 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
     const store::StoreReader r(path);
     StorePlan p{path, "", "", resolve_layers(opt.layers, r.layers(store::Rows::words), path, hidden_states_count(r))};
     const auto& m = r.manifest();
-    const auto label = m.find("model_label");
-    p.model = label != m.end() && !label->second.empty() ? label->second : std::filesystem::path(path).stem().string();
-    const auto lang = m.find("language");
-    p.language = lang != m.end() ? lang->second : "";
+    p.model = store::model_label(m, path);
+    p.language = store::language(m);
     if (!seen.insert({p.model, p.language}).second)
       throw InputError(where(path, "model '" + p.model + "' with language '" + p.language +
                                        "' is already given by another --store (set model_label to tell them apart)"));

@@ -1,20 +1,18 @@
 #include "analysis/plot/masks.h"
 
+#include <limits>
 #include <map>
 
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::plot {
 
 namespace {
 
 int64_t parse_count(const std::string& mode, const std::string& part, int64_t min) {
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(part, &used);
-    if (used == part.size() && v >= min) return v;
-  } catch (const std::exception&) {
-  }
+  int64_t v = 0;
+  if (spec::try_int(part, v) && v >= min) return v;
   throw InputError("mask mode '" + mode + "': '" + part + "' is not an integer >= " + std::to_string(min));
 }
 

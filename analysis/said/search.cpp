@@ -1,5 +1,6 @@
 #include "analysis/said/search.h"
 
+#include <limits>
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "models/util/error.h"
 #include "models/util/files.h"
+#include "models/util/spec.h"
 
 namespace ps::said {
 
@@ -26,14 +28,8 @@ std::vector<int64_t> parse_ds(const std::string& text) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used == 0 || used != item.size() || v < 1)
+    int64_t v = 0;
+    if (!spec::try_int(item, v) || v < 1)
       throw InputError("--d: '" + item + "' is not a positive integer (expected e.g. 10,100,1000)");
     out.push_back(v);
   }

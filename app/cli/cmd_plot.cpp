@@ -10,6 +10,7 @@
 #include "analysis/plot/table.h"
 #include "analysis/plot/trees.h"
 #include "app/cli/commands.h"
+#include "models/util/spec.h"
 #include "app/render/render.h"
 #include "data/store/reader.h"
 #include "models/tokenizer/tokenizer.h"
@@ -52,17 +53,7 @@ struct Output {
   }
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size() && !s.empty()) {
-    size_t c = s.find(',', start);
-    if (c == std::string::npos) c = s.size();
-    out.push_back(s.substr(start, c - start));
-    start = c + 1;
-  }
-  return out;
-}
+std::vector<std::string> split_list(const std::string& s, const std::string& flag) { return ps::spec::split_list(s, flag); }
 
 // A bracket tree given inline ("(s x y)") or as a file holding one.
 std::string tree_text(const std::string& arg) { return arg.find('(') != std::string::npos ? arg : ps::read_file(arg); }
@@ -96,7 +87,7 @@ void add_lines(CLI::App& plot) {
     ps::plot::LineQuery q;
     q.x = a->x;
     q.y = a->y;
-    q.group = split_list(a->group);
+    q.group = split_list(a->group, "--group");
     q.lo = a->lo;
     q.hi = a->hi;
     for (const auto& w : a->where) {

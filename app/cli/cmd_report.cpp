@@ -5,6 +5,7 @@
 
 #include "analysis/report/report.h"
 #include "app/cli/commands.h"
+#include "models/util/spec.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 
@@ -24,8 +25,8 @@ void run_report(ReportArgs& a) {
   if (!a.id.empty()) a.in.id = ps::plot::read_csv_file(a.id);
   for (const auto& c : a.checkpoints) {
     const auto colon = c.rfind(':');
-    long long step = 0;
-    if (colon == std::string::npos || std::sscanf(c.c_str() + colon + 1, "%lld", &step) != 1)
+    int64_t step = 0;
+    if (colon == std::string::npos || !ps::spec::try_int(c.substr(colon + 1), step))
       throw InputError("--checkpoint: expected LABEL:STEP, got '" + c + "'");
     a.in.checkpoints.push_back({c.substr(0, colon), step});
   }

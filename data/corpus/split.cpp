@@ -1,8 +1,10 @@
+#include <limits>
 #include <cmath>
 #include <sstream>
 
 #include "data/corpus/split.h"
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::corpus {
 
@@ -14,22 +16,12 @@ int split_index(const std::string& name) {
 
 std::array<double, 3> parse_fractions(const std::string& text) {
   std::array<double, 3> f{};
-  std::stringstream ss(text);
-  std::string part;
-  int n = 0;
-  while (std::getline(ss, part, ',')) {
-    if (n == 3) throw InputError("--split: expected three fractions train,valid,test, got '" + text + "'");
-    try {
-      size_t used = 0;
-      f[n] = std::stod(part, &used);
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw InputError("--split: '" + part + "' is not a number");
-    }
-    if (!(f[n] >= 0) || !std::isfinite(f[n])) throw InputError("--split: fractions must be >= 0, got '" + part + "'");
-    ++n;
+  const std::vector<double> v = spec::number_list(text, "--split");
+  if (v.size() != 3) throw InputError("--split: expected three fractions train,valid,test, got '" + text + "'");
+  for (int n = 0; n < 3; ++n) {
+    f[n] = v[n];
+    if (!(f[n] >= 0)) throw InputError("--split: fractions must be >= 0, got '" + std::to_string(f[n]) + "'");
   }
-  if (n != 3) throw InputError("--split: expected three fractions train,valid,test, got '" + text + "'");
   double sum = f[0] + f[1] + f[2];
   if (!(sum > 0)) throw InputError("--split: fractions sum to 0");
   for (auto& x : f) x /= sum;

@@ -5,28 +5,15 @@
 #include <sstream>
 
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::extract {
 
 namespace {
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    out.push_back(item);
-  }
-  return out;
-}
+std::vector<std::string> split_commas(const std::string& s, const std::string& flag) { return spec::split_list(s, "--" + flag); }
 
 int parse_int(const std::string& item, const std::string& flag) {
-  char* end = nullptr;
-  long v = std::strtol(item.c_str(), &end, 10);
-  if (item.empty() || *end != '\0' || v < -100000 || v > 100000)
-    throw InputError("--" + flag + ": '" + item + "' is not an integer");
-  return static_cast<int>(v);
+  return static_cast<int>(spec::to_int(item, "--" + flag, -100000, 100000));
 }
 }  // namespace
 
@@ -37,7 +24,7 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers, const std::
     for (int l = 0; l <= n_layers; ++l) out.push_back(l);
     return out;
   }
-  for (const auto& item : split_commas(spec)) {
+  for (const auto& item : split_commas(spec, flag)) {
     int l = parse_int(item, flag);
     if (l < 0) l += n_layers + 1;
     if (l < 0 || l > n_layers)
@@ -52,7 +39,7 @@ std::vector<int> parse_layers(const std::string& spec, int n_layers, const std::
 
 std::vector<Hook> parse_hooks(const std::string& spec) {
   std::vector<Hook> out;
-  for (const auto& item : split_commas(spec.empty() ? "resid_post" : spec)) {
+  for (const auto& item : split_commas(spec.empty() ? "resid_post" : spec, "hooks")) {
     Hook h;
     if (item == "resid_post" || item == "hidden_states") h = Hook::resid_post;
     else if (item == "resid_mid") h = Hook::resid_mid;
@@ -91,7 +78,7 @@ std::vector<int> parse_heads(const std::string& spec, int n_heads) {
     for (int h = 0; h < n_heads; ++h) out.push_back(h);
     return out;
   }
-  for (const auto& item : split_commas(spec)) {
+  for (const auto& item : split_commas(spec, "heads")) {
     int h = parse_int(item, "heads");
     if (h < 0 || h >= n_heads)
       throw InputError("--heads: head " + item + " is outside [0, " + std::to_string(n_heads) + ")");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "data/store/integrity.h"
 #include "models/util/error.h"
 
 namespace ps::store::h5 {
@@ -184,7 +185,9 @@ Handle create_impl(const Ctx& c, hid_t file, const std::string& path, hid_t type
   size_t chunk_bytes = size_t(chunk[0]) * elem * size_t(std::max<int64_t>(width, 1));
   Handle lcpl = make_lcpl(c);
   Handle dapl = make_dapl(c, chunk_bytes);
-  return Handle(c.check(H5Dcreate2(file, path.c_str(), type, space, lcpl, dcpl, dapl), "create " + path));
+  Handle ds(c.check(H5Dcreate2(file, path.c_str(), type, space, lcpl, dcpl, dapl), "create " + path));
+  add_digest_slots(c, ds);  // every store dataset, from its creation (integrity.h says why)
+  return ds;
 }
 }  // namespace
 

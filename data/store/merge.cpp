@@ -14,6 +14,9 @@ void merge_stores(const std::string& out, const std::vector<std::string>& shards
     in.push_back(std::make_unique<StoreReader>(s));
     if (!in.back()->complete()) throw InputError(where(s, "incomplete store (its writer did not finish); resume it first"));
   }
+  // Every shard in full before the output exists: a damaged shard must not become a merged store that
+  // looks good (the copy's new checksums would cover the damage).
+  for (const auto& r : in) r->verify();
   const Manifest& first = in[0]->manifest();
   auto skip = [](const std::string& k) { return k == key::shard || k == key::created_at; };
   for (size_t k = 1; k < in.size(); ++k) {

@@ -16,7 +16,8 @@ struct MergeOptions {
   int64_t rows_per_batch = 65536;  // token rows copied per append/commit
 };
 
-// InputError if a shard is missing, incomplete (its writer did not finish), or its manifest differs from
+// Every shard is verified first (StoreReader::verify: checksums and structure; CorruptStore naming the shard
+// and dataset). InputError if a shard is missing, incomplete (its writer did not finish), or its manifest differs from
 // the first shard's in any field but "shard" and "created_at". The output manifest is the first shard's
 // without "shard", plus "merged_shards" = the shard count.
 void merge_stores(const std::string& out, const std::vector<std::string>& shards, const MergeOptions& opts = {});

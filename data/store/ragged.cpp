@@ -57,8 +57,8 @@ void RaggedTable::open_column_impl(const h5::Ctx& c, hid_t file, const std::stri
   if (s.empty() || s.size() > 2) throw InputError(where(c.file, path + " has rank " + n2s(int64_t(s.size()))));
   col.width = s.size() == 2 ? s[1] : 0;
   if (s[0] < rows_)
-    throw InputError(where(c.file, path + " has " + n2s(s[0]) + " rows but " + offsets_path_ + " indexes " +
-                                       n2s(rows_) + " (file corrupt)"));
+    throw CorruptStore(where(c.file, offsets_path_ + " points past the end of " + path + ": it indexes " + n2s(rows_) +
+                                         " rows, the dataset has " + n2s(s[0]) + " (file corrupt)"));
   cols_[key] = std::move(col);
 }
 
@@ -96,11 +96,11 @@ void RaggedTable::append(const h5::Ctx& c, const std::vector<int64_t>& counts,
     const std::vector<uint8_t>& bytes = cols.at(key)->bytes;
     h5::set_rows(c, col.ds, total);
     h5::write_rows(c, col.ds, rows_, n, col.type, bytes.data());
-    if (hashing) col.hash.update(bytes.data(), size_t(n) * cols.at(key)->row_bytes());
+    col.hash.update(bytes.data(), size_t(n) * cols.at(key)->row_bytes());
   }
   h5::set_rows(c, offsets_ds_, samples_ + int64_t(counts.size()) + 1);
   h5::write_rows(c, offsets_ds_, samples_ + 1, int64_t(counts.size()), DType::i64, offs.data());
-  if (hashing) offsets_hash_.update(offs.data(), offs.size() * sizeof(int64_t));
+  offsets_hash_.update(offs.data(), offs.size() * sizeof(int64_t));
   samples_ += int64_t(counts.size());
   rows_ = total;
 }
@@ -112,24 +112,39 @@ void RaggedTable::tracked(std::vector<Tracked>& out) {
   for (auto& [key, col] : cols_) out.push_back({col.path, col.ds, rows_, &col.hash});
 }
 
-void RaggedTable::open_read(const h5::Ctx& c, hid_t file, int64_t samples) {
+void RaggedTable::open_read(const h5::Ctx& c, hid_t file, int64_t samples, bool checksums) {
   offsets_ds_ = h5::open_dataset(c, file, offsets_path_);
   std::vector<int64_t> s = h5::shape(c, offsets_ds_);
-  if (s.size() != 1 || s[0] < samples + 1)
-    throw InputError(where(c.file, offsets_path_ + " has fewer than committed_samples+1 = " + n2s(samples + 1) +
-                                       " entries (file corrupt)"));
+  if (s.size() != 1 || samples >= INT64_MAX || s[0] < samples + 1)
+    throw CorruptStore(where(c.file, offsets_path_ + " has fewer than committed_samples+1 = " + n2s(samples + 1) +
+                                         " entries (file corrupt)"));
+  check_backed(c, offsets_ds_, offsets_path_, samples + 1);  // before allocating for the claimed count
   offsets_.assign(size_t(samples + 1), 0);
-  h5::read_rows(c, offsets_ds_, 0, samples + 1, DType::i64, offsets_.data());
-  if (offsets_[0] != 0) throw InputError(where(c.file, offsets_path_ + "[0] is not 0"));
+  read_or_corrupt(c, offsets_path_, [&] { h5::read_rows(c, offsets_ds_, 0, samples + 1, DType::i64, offsets_.data()); });
+  DatasetCheck check;  // the checksum first: it names damage more precisely than the checks below
+  check.arm(c, offsets_ds_, offsets_path_, samples + 1, checksums);
+  check.feed(c, offsets_.data(), offsets_.size() * sizeof(int64_t), 0, samples + 1);
+  if (offsets_[0] != 0) throw CorruptStore(where(c.file, offsets_path_ + "[0] is " + n2s(offsets_[0]) + ", not 0 (file corrupt)"));
   for (int64_t i = 0; i < samples; ++i)
-    if (offsets_[i + 1] < offsets_[i])
-      throw InputError(where(c.file, offsets_path_ + " decreases at entry " + n2s(i + 1) + " (file corrupt)"));
+    if (offsets_[size_t(i) + 1] < offsets_[size_t(i)])
+      throw CorruptStore(where(c.file, offsets_path_ + " goes backwards at entry " + n2s(i + 1) + " (" +
+                                           n2s(offsets_[size_t(i)]) + " then " + n2s(offsets_[size_t(i) + 1]) +
+                                           "; file corrupt)"));
   samples_ = samples;
   rows_ = offsets_.back();
+  checksums_ = checksums;
 }
 
 void RaggedTable::open_column_read(const h5::Ctx& c, hid_t file, const std::string& key, const std::string& path) {
   open_column_impl(c, file, key, path);
+  Column& col = cols_[key];
+  check_backed(c, col.ds, path, rows_);
+  col.check.arm(c, col.ds, path, rows_, checksums_);
+}
+
+void RaggedTable::verify(const h5::Ctx& c, const std::string& key) const {
+  const Column& col = column(c, key);
+  col.check.verify(c, col.ds);
 }
 
 const RaggedTable::Column& RaggedTable::column(const h5::Ctx& c, const std::string& key) const {
@@ -138,14 +153,19 @@ const RaggedTable::Column& RaggedTable::column(const h5::Ctx& c, const std::stri
   return it->second;
 }
 
-Block RaggedTable::read(const h5::Ctx& c, const std::string& key, int64_t row0, int64_t row1) const {
+Block RaggedTable::read(const h5::Ctx& c, const std::string& key, int64_t row0, int64_t row1, bool streaming) const {
   const Column& col = column(c, key);
   if (row0 < 0 || row1 < row0 || row1 > rows_)
     throw InputError(where(c.file, col.path + ": rows [" + n2s(row0) + ", " + n2s(row1) + ") outside the " +
                                        n2s(rows_) + " committed rows"));
+  if (streaming && row0 == col.check.hashed())
+    col.check.throw_if_failed();
+  else
+    col.check.verify(c, col.ds);
   Block b(col.type, col.width);
   b.bytes.resize(size_t(row1 - row0) * b.row_bytes());
-  h5::read_rows(c, col.ds, row0, row1 - row0, col.type, b.bytes.data());
+  read_or_corrupt(c, col.path, [&] { h5::read_rows(c, col.ds, row0, row1 - row0, col.type, b.bytes.data()); });
+  col.check.feed(c, b.bytes.data(), b.bytes.size(), row0, row1);
   return b;
 }
 

@@ -9,6 +9,7 @@
 
 #include "data/store/h5.h"
 #include "data/store/hash.h"
+#include "data/store/integrity.h"
 #include "data/store/types.h"
 
 namespace ps::store {
@@ -30,6 +31,7 @@ class RaggedTable {
     int64_t width = 0;
     h5::Handle ds;
     StreamHash hash;  // of the rows written so far (writer side)
+    mutable DatasetCheck check;  // reader side: verified against the stored digest on first read
   };
 
   RaggedTable() = default;
@@ -51,18 +53,21 @@ class RaggedTable {
   // The offsets ([samples+1] rows) and every column ([rows] rows), for the crash journal.
   void tracked(std::vector<Tracked>& out);
 
-  // Reader side: loads offsets[0..samples] (validated: starts at 0, non-decreasing, within columns).
-  void open_read(const h5::Ctx& c, hid_t file, int64_t samples);
+  // Reader side: loads offsets[0..samples] (validated: backed by the file, checksum when `checksums`,
+  // starts at 0, non-decreasing, within every column). CorruptStore naming the dataset otherwise.
+  void open_read(const h5::Ctx& c, hid_t file, int64_t samples, bool checksums);
   void open_column_read(const h5::Ctx& c, hid_t file, const std::string& key, const std::string& path);
   int64_t begin(int64_t i) const { return offsets_[size_t(i)]; }
   int64_t end(int64_t i) const { return offsets_[size_t(i) + 1]; }
   const std::vector<int64_t>& offsets() const { return offsets_; }
-  Block read(const h5::Ctx& c, const std::string& key, int64_t row0, int64_t row1) const;
+  // Rows [row0, row1) of a column, verified: the first read of a column hashes all of it, unless
+  // `streaming` (the caller reads every row in order, so the rows it reads are hashed on the way).
+  Block read(const h5::Ctx& c, const std::string& key, int64_t row0, int64_t row1, bool streaming = false) const;
+  void verify(const h5::Ctx& c, const std::string& key) const;  // the whole column, once
 
   int64_t samples() const { return samples_; }
   int64_t rows() const { return rows_; }
   const std::map<std::string, Column>& columns() const { return cols_; }
-  bool hashing = true;  // keep the running hashes up to date on append (the crash journal needs them)
   const Column& column(const h5::Ctx& c, const std::string& key) const;
 
  private:
@@ -73,6 +78,7 @@ class RaggedTable {
   std::map<std::string, Column> cols_;
   std::vector<int64_t> offsets_;  // reader only
   int64_t samples_ = 0, rows_ = 0;
+  bool checksums_ = false;  // reader: the store keeps digests
 };
 
 }  // namespace ps::store

@@ -5,44 +5,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "data/store/h5.h"
 #include "data/store/journal.h"
-#include "data/store/layout.h"
-#include "data/store/ragged.h"
-#include "models/util/error.h"
+#include "data/store/reader_impl.h"
 
 namespace ps::store {
-
-namespace L = layout;
-
-struct StoreReader::Impl {
-  h5::Ctx ctx;
-  h5::Handle file;  // first: closed last
-  Manifest manifest;
-  bool complete = false;
-  int64_t n = 0;
-  h5::Handle ids;
-  RaggedTable tokens{"tokens", L::kTokenOffsets}, words{"words", L::kWordOffsets}, syntax{"syntax", L::kSyntaxOffsets};
-  std::map<std::string, RaggedTable> extras;
-  L::Schema schema;
-  std::vector<std::string> c_vocab, u_vocab;
-
-  void check_sample(int64_t i) const {
-    if (i < 0 || i >= n)
-      throw InputError(where(ctx.file, "sample " + std::to_string(i) + " out of range (" + std::to_string(n) +
-                                           " committed samples)"));
-  }
-  const RaggedTable& act_table(const std::string& name) const {
-    auto it = schema.acts.find(name);
-    if (it == schema.acts.end()) throw InputError(where(ctx.file, "no activation '" + name + "'"));
-    return it->second.rows == Rows::tokens ? tokens : words;
-  }
-  const RaggedTable& extra(const std::string& t) const {
-    auto it = extras.find(t);
-    if (it == extras.end()) throw InputError(where(ctx.file, "no table '" + t + "'"));
-    return it->second;
-  }
-};
 
 namespace {
 template <class T>
@@ -90,34 +56,50 @@ StoreReader::StoreReader(const std::string& path) : impl_(std::make_unique<Impl>
                                      " says so); resume the writer to recover the store before reading it"));
   m.complete = h5::attr_i64(m.ctx, m.file, L::kAttrComplete) != 0;
   m.n = h5::attr_i64(m.ctx, m.file, L::kAttrCommitted);
-  if (m.n < 0) throw InputError(where(path, "committed_samples is negative"));
+  if (m.n < 0) throw CorruptStore(where(path, "committed_samples is negative"));
   m.schema = L::Schema::from_json(path, h5::attr_str(m.ctx, m.file, L::kAttrSchema));
   m.ids = h5::open_dataset(m.ctx, m.file, L::kIds);
+  // Digests are written by finish() and describe the finished store only (an append after reopening
+  // clears `complete`); /samples/ids having one says the store keeps them. Stores from older builds
+  // have none and are read unverified.
+  if (m.complete) {
+    std::optional<Digest> d = read_digest(m.ctx, m.ids, L::kIds);
+    m.checksums = d && d->rows >= 0;
+  }
   if (h5::shape(m.ctx, m.ids).at(0) < m.n)
-    throw InputError(where(path, std::string(L::kIds) + " shorter than committed_samples (file corrupt)"));
-  m.tokens.open_read(m.ctx, m.file, m.n);
+    throw CorruptStore(where(path, "committed_samples is " + std::to_string(m.n) + " but " + L::kIds + " has only " +
+                                       std::to_string(h5::shape(m.ctx, m.ids).at(0)) + " rows (file corrupt)"));
+  check_backed(m.ctx, m.ids, L::kIds, m.n);
+  m.ids_check.arm(m.ctx, m.ids, L::kIds, m.n, m.checksums);
+  m.tokens.open_read(m.ctx, m.file, m.n, m.checksums);
   m.tokens.open_column_read(m.ctx, m.file, "input_ids", L::kInputIds);
   m.tokens.open_column_read(m.ctx, m.file, "char_spans", L::kCharSpans);
-  m.words.open_read(m.ctx, m.file, m.n);
+  m.words.open_read(m.ctx, m.file, m.n, m.checksums);
   m.words.open_column_read(m.ctx, m.file, "spans", L::kWordSpans);
   m.words.open_column_read(m.ctx, m.file, "subword_spans", L::kSubwordSpans);
   for (const auto& [name, a] : m.schema.acts)
     (a.rows == Rows::tokens ? m.tokens : m.words).open_column_read(m.ctx, m.file, "act:" + name, L::act_path(name));
   if (m.schema.syntax) {
     m.words.open_column_read(m.ctx, m.file, "u", L::kSyntaxU);
-    m.syntax.open_read(m.ctx, m.file, m.n);
+    m.syntax.open_read(m.ctx, m.file, m.n, m.checksums);
     m.syntax.open_column_read(m.ctx, m.file, "d", L::kSyntaxD);
     m.syntax.open_column_read(m.ctx, m.file, "c", L::kSyntaxC);
     for (auto [v, p] : {std::pair{&m.c_vocab, L::kCVocab}, std::pair{&m.u_vocab, L::kUVocab}}) {
       h5::Handle ds = h5::open_dataset(m.ctx, m.file, p);
-      *v = h5::read_strings(m.ctx, ds, 0, h5::shape(m.ctx, ds).at(0));
+      int64_t rows = h5::shape(m.ctx, ds).at(0);
+      check_backed(m.ctx, ds, p, rows);
+      read_or_corrupt(m.ctx, p, [&] { *v = h5::read_strings(m.ctx, ds, 0, rows); });
+      DatasetCheck check;
+      check.arm(m.ctx, ds, p, rows, m.checksums);
+      check.feed_strings(m.ctx, *v, 0);
     }
   }
   for (const auto& [t, cols] : m.schema.tables) {
     RaggedTable& rt = m.extras[t] = RaggedTable(t, L::table_offsets_path(t));
-    rt.open_read(m.ctx, m.file, m.n);
+    rt.open_read(m.ctx, m.file, m.n, m.checksums);
     for (const auto& [c, col] : cols) rt.open_column_read(m.ctx, m.file, c, L::table_column_path(t, c));
   }
+  m.check_schema();
 }
 
 StoreReader::~StoreReader() {
@@ -128,6 +110,7 @@ StoreReader::~StoreReader() {
 const std::string& StoreReader::path() const { return impl_->ctx.file; }
 const Manifest& StoreReader::manifest() const { return impl_->manifest; }
 bool StoreReader::complete() const { return impl_->complete; }
+bool StoreReader::has_checksums() const { return impl_->checksums; }
 int64_t StoreReader::num_samples() const { return impl_->n; }
 int64_t StoreReader::num_tokens() const { return impl_->tokens.rows(); }
 int64_t StoreReader::num_words() const { return impl_->words.rows(); }
@@ -141,7 +124,10 @@ std::vector<std::string> StoreReader::ids(int64_t begin, int64_t end) const {
   if (begin < 0 || end < begin || end > impl_->n)
     throw InputError(where(impl_->ctx.file, "sample range [" + std::to_string(begin) + ", " + std::to_string(end) +
                                                 ") outside " + std::to_string(impl_->n) + " committed samples"));
-  return h5::read_strings(impl_->ctx, impl_->ids, begin, end - begin);
+  impl_->ids_check.verify(impl_->ctx, impl_->ids);
+  std::vector<std::string> out;
+  read_or_corrupt(impl_->ctx, L::kIds, [&] { out = h5::read_strings(impl_->ctx, impl_->ids, begin, end - begin); });
+  return out;
 }
 
 Span StoreReader::token_range(int64_t i) const {
@@ -190,7 +176,9 @@ std::vector<int> StoreReader::layers(Rows r) const {
   for (const auto& [name, a] : impl_->schema.acts) {
     if (a.rows != r || name.rfind(prefix, 0) != 0) continue;
     std::string rest = name.substr(prefix.size());
-    if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos) out.push_back(std::stoi(rest));
+    // At most 9 digits: a name from the file must not overflow stoi.
+    if (!rest.empty() && rest.size() <= 9 && rest.find_first_not_of("0123456789") == std::string::npos)
+      out.push_back(std::stoi(rest));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -217,13 +205,22 @@ Matrix StoreReader::load_act(const std::string& name) const {
   Matrix m;
   m.rows = t.rows();
   m.cols = std::max<int64_t>(info.col.width, 1);
-  m.data.resize(size_t(m.rows * m.cols));
-  // Slabs of ~32 MiB stored bytes: few HDF5 calls, bounded temporary memory.
+  m.data.resize(size_t(m.rows * m.cols));  // sizes checked against the file when it was opened
+  // Slabs of ~32 MiB stored bytes: few HDF5 calls, bounded temporary memory. Read in order from row 0,
+  // so the checksum is computed on the way (streaming) instead of by a second pass.
   int64_t slab = std::max<int64_t>(1, (int64_t(32) << 20) / (m.cols * int64_t(dtype_size(info.col.dtype))));
   for (int64_t r = 0; r < m.rows; r += slab) {
     int64_t e = std::min(m.rows, r + slab);
-    std::vector<float> f = acts_raw(name, r, e).to_floats();
+    std::vector<float> f;
+    {
+      auto lk = h5::lock();
+      f = t.read(impl_->ctx, "act:" + name, r, e, /*streaming=*/true).to_floats();
+    }
     std::copy(f.begin(), f.end(), m.data.begin() + r * m.cols);
+  }
+  if (m.rows == 0) {
+    auto lk = h5::lock();
+    t.verify(impl_->ctx, "act:" + name);
   }
   return m;
 }

@@ -33,9 +33,16 @@ struct ActInfo {
   ColumnInfo col;
 };
 
+struct VerifyReport {
+  bool checksums = false;  // every dataset matched its digest; false: an older store (no digests): structure only
+  int64_t datasets = 0;    // datasets checked
+};
+
 class StoreReader {
  public:
-  // InputError (one line, naming the file) if missing, not HDF5, not a store, or structurally corrupt.
+  // InputError (one line, naming the file) if missing, not HDF5, not a store; CorruptStore (integrity.h)
+  // if structurally corrupt: offsets backwards or past the end, sizes the file does not hold. Nothing is
+  // allocated for a claimed size before it is checked against the file.
   explicit StoreReader(const std::string& path);
   ~StoreReader();
   StoreReader(const StoreReader&) = delete;
@@ -44,6 +51,13 @@ class StoreReader {
   const std::string& path() const;
   const Manifest& manifest() const;
   bool complete() const;         // the writer called finish()
+  // The store keeps checksums (finished by this build or later): every read is verified, each dataset
+  // in full the first time it is read (CorruptStore "file: dataset: checksum mismatch ..." if damaged).
+  bool has_checksums() const;
+  // Checks the whole store now: every dataset against its checksum, and the structure beyond what
+  // opening checks (syntax rows per snippet, subword ranges inside their snippet, label ids inside
+  // their vocabularies). CorruptStore naming the dataset on the first failure.
+  VerifyReport verify() const;
   int64_t num_samples() const;   // committed snippets
   int64_t num_tokens() const;    // committed rows of the per-token tables
   int64_t num_words() const;     // committed rows of the per-word tables

@@ -13,54 +13,6 @@ namespace ps::store {
 
 namespace L = layout;
 
-void Slab::hash_into(StreamHash& h) const {
-  if (strings) {
-    for (const auto& s : text) h.update_string(s);
-  } else {
-    h.update(bytes.data(), bytes.size());
-  }
-}
-
-namespace {
-bool is_strings(const h5::Ctx& c, hid_t ds) {
-  h5::Handle t(c.check(H5Dget_type(ds), "dataset type"));
-  return H5Tis_variable_str(t) > 0;
-}
-
-size_t row_bytes(const h5::Ctx& c, hid_t ds, hid_t type) {
-  std::vector<int64_t> s = h5::shape(c, ds);
-  size_t rb = H5Tget_size(type);
-  for (size_t i = 1; i < s.size(); ++i) rb *= size_t(s[i]);
-  return rb;
-}
-}  // namespace
-
-int64_t slab_rows(const h5::Ctx& c, hid_t ds) {
-  if (is_strings(c, ds)) return int64_t(1) << 16;
-  h5::Handle t(c.check(H5Dget_type(ds), "dataset type"));
-  return std::max<int64_t>(1, int64_t((size_t(4) << 20) / std::max<size_t>(1, row_bytes(c, ds, t))));
-}
-
-void read_slab(const h5::Ctx& c, hid_t ds, int64_t row0, int64_t rows, Slab& out) {
-  out.row0 = row0;
-  out.rows = rows;
-  out.strings = is_strings(c, ds);
-  if (out.strings) {
-    out.text = h5::read_strings(c, ds, row0, rows);
-    return;
-  }
-  h5::Handle t(c.check(H5Dget_type(ds), "dataset type"));  // its own type: the stored bytes, unconverted
-  out.bytes.resize(size_t(rows) * row_bytes(c, ds, t));
-  h5::read_rows_as(c, ds, row0, rows, t, out.bytes.data());
-}
-
-void write_slab(const h5::Ctx& c, hid_t ds, const Slab& s) {
-  if (h5::shape(c, ds).at(0) < s.row0 + s.rows) h5::set_rows(c, ds, s.row0 + s.rows);
-  if (s.strings) return h5::write_strings(c, ds, s.row0, s.text);
-  h5::Handle t(c.check(H5Dget_type(ds), "dataset type"));
-  h5::write_rows_as(c, ds, s.row0, s.rows, t, s.bytes.data());
-}
-
 void StoreWriter::Impl::salvage(const Journal& j) {
   const std::string jpath = journal_path(ctx.file), tmp = ctx.file + ".partial";
   std::vector<CommitRecord> cands = j.commits;

@@ -195,8 +195,8 @@ void StoreWriter::Impl::create_new(const Manifest& m) {
   if (ec) throw RuntimeError(where(ctx.file, "cannot rename " + tmp + ": " + ec.message()));
   given = m;
   open_file(m);
+  hash_all();  // an empty file: seeds the hashes that finish() keeps as checksums
   if (opts.journal) {
-    hash_all();
     start_journal();
   } else if (std::filesystem::exists(journal_path(ctx.file))) {
     remove_journal(ctx.file);
@@ -214,7 +214,7 @@ void StoreWriter::Impl::reset_file() {
   file.reset();  // last: every object of the file is closed by now, so HDF5 flushes and closes it at once
   ids_hash = StreamHash();
   schema = L::Schema();
-  schema_dirty = complete = read_only = false;
+  schema_dirty = complete = read_only = hashes_valid = false;
   committed = samples = 0;
 }
 

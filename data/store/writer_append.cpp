@@ -104,9 +104,8 @@ void StoreWriter::Impl::append_impl(const SnippetBatch& b) {
     int64_t n = int64_t(b.snippets.size());
     h5::set_rows(ctx, ids, samples + n);
     h5::write_strings(ctx, ids, samples, idv);
-    if (journaled)
-      for (const auto& s : idv) ids_hash.update_string(s);
-    for (RaggedTable* t : tables()) t->hashing = journaled;
+    // Hashed even without a journal: finish() keeps the digests as the store's checksums.
+    for (const auto& s : idv) ids_hash.update_string(s);
     tokens.append(ctx, tcount, tcols);
     words.append(ctx, wcount, wcols);
     if (schema.syntax) syntax.append(ctx, scount, {{"d", &d}, {"c", &c}});
@@ -160,7 +159,6 @@ void StoreWriter::finish() {
   Impl& m = *impl_;
   if (!m.read_only) {  // read_only: a finished store reopened and left untouched
     try {
-      h5::set_attr(m.ctx, m.file, L::kAttrComplete, int64_t(1));
       // The marker stays set through the close (closing may write metadata too); the journal is
       // removed only once the file is closed: a finished store has no journal.
       if (m.journaled) {
@@ -168,6 +166,8 @@ void StoreWriter::finish() {
         m.journal.pending.reset();
         m.save_journal_now();
       }
+      m.write_checksums();  // in place (integrity.h), inside the marker like every write of the flush
+      h5::set_attr(m.ctx, m.file, L::kAttrComplete, int64_t(1));
       if (H5Fflush(m.file, H5F_SCOPE_LOCAL) < 0) m.ctx.fail("flush");
       m.reset_file();
       if (m.journaled) remove_journal(m.ctx.file);

@@ -8,6 +8,7 @@
 
 #include "data/store/h5.h"
 #include "data/store/hash.h"
+#include "data/store/integrity.h"
 #include "data/store/journal.h"
 #include "data/store/layout.h"
 #include "data/store/ragged.h"
@@ -43,6 +44,7 @@ struct StoreWriter::Impl {
   bool journaled = false;  // this writer maintains <file>.commit (opts.journal)
   bool read_only = false;  // a finished store without journal: opened read-only until the first append
   bool complete = false;   // root attribute complete as opened
+  bool hashes_valid = false;  // the running hashes match the file (kept at finish() as its checksums)
   int64_t committed = 0, samples = 0;
   std::string uid, recovery;
   h5::Handle ids;
@@ -68,6 +70,7 @@ struct StoreWriter::Impl {
   std::vector<Tracked> tracked();  // every dataset with the rows written so far and its running hash
   CommitRecord record();
   void hash_all();                 // rebuild every running hash by reading the committed rows
+  void write_checksums();          // every dataset's digest as attributes (finish(); integrity.h)
   bool restore_hashes(const Journal& j);  // the fast path: hash states from the journal's last commit
   void start_journal();            // a fresh journal for the current committed state
   void save_journal_now();
@@ -78,18 +81,5 @@ struct StoreWriter::Impl {
   // salvage.cpp: rebuilds the file from the newest verified commit of j (or from zero, with a warning).
   void salvage(const Journal& j);
 };
-
-// Slab-wise streaming of rows [0, rows) of a dataset in its stored encoding, for hashing and copying.
-// `sink` (may be empty) receives each slab. Throws ps::Error if the rows cannot be read.
-struct Slab {
-  int64_t row0 = 0, rows = 0;
-  bool strings = false;
-  std::vector<uint8_t> bytes;          // raw rows in the dataset's own type (strings == false)
-  std::vector<std::string> text;       // strings == true
-  void hash_into(StreamHash& h) const;
-};
-void read_slab(const h5::Ctx& c, hid_t ds, int64_t row0, int64_t rows, Slab& out);
-void write_slab(const h5::Ctx& c, hid_t ds, const Slab& s);  // grows ds as needed
-int64_t slab_rows(const h5::Ctx& c, hid_t ds);  // rows per slab (a few MiB)
 
 }  // namespace ps::store

@@ -89,6 +89,17 @@ void StoreWriter::Impl::hash_all() {
       s.hash_into(*t.hash);
     }
   }
+  hashes_valid = true;
+}
+
+void StoreWriter::Impl::write_checksums() {
+  std::vector<Tracked> tr = tracked();
+  // A store begun by an older build has no digest slots; adding them now would grow object headers
+  // inside the final flush. It stays a store without checksums.
+  for (const Tracked& t : tr)
+    if (H5Aexists(t.ds, kAttrDigest) <= 0) return;
+  if (!hashes_valid) hash_all();  // only without a journal after a resume: nothing seeded the hashes
+  for (const Tracked& t : tr) write_digest(ctx, t.ds, Digest{t.rows, t.hash->digest()});
 }
 
 bool StoreWriter::Impl::restore_hashes(const Journal& j) {
@@ -108,6 +119,7 @@ bool StoreWriter::Impl::restore_hashes(const Journal& j) {
     if (states.back().digest() != it->second.digest) return false;
   }
   for (size_t i = 0; i < tr.size(); ++i) *tr[i].hash = states[i];
+  hashes_valid = true;
   return true;
 }
 

@@ -10,6 +10,7 @@
 
 #include "models/transformer/rotary.h"
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::models {
 
@@ -29,14 +30,7 @@ at::Tensor activate(Activation a, const at::Tensor& x) {
 }
 
 bool parse_int(const std::string& s, int64_t& v) {
-  if (s.empty()) return false;
-  size_t used = 0;
-  try {
-    v = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return used == s.size();
+  return spec::try_int(s, v);
 }
 
 // Requested hook name → canonical name (non-negative layer), or "" if it is not a hook of this model.

@@ -8,13 +8,12 @@
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "models/util/sha256.h"
+#include "models/util/spec.h"
+#include "tests/common/scratch.h"
 
 namespace {
 std::string scratch(const std::string& name) {
-  auto d = std::filesystem::temp_directory_path() / ("ps_util_" + std::to_string(::getpid()) + "_" + name);
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d.string();
+  return ps::test::scratch_dir(name).string();
 }
 }  // namespace
 
@@ -115,4 +114,33 @@ TEST(Files, MapReadAndErrors) {
   EXPECT_TRUE(ps::file_exists(dir));
   EXPECT_FALSE(ps::file_exists(dir + "/nope"));
   std::filesystem::remove_all(dir);
+}
+
+// One grammar for every list setting: a bad item names the setting, never a bare "stoi".
+TEST(Spec, ListsOfIntegersAndNumbersNameTheSettingOnBadInput) {
+  using namespace ps::spec;
+  EXPECT_EQ(int_list("1, 2,-3", "--blocks"), (std::vector<int64_t>{1, 2, -3}));
+  EXPECT_EQ(number_list("0.8,0.1,1e-1", "--split"), (std::vector<double>{0.8, 0.1, 0.1}));
+  EXPECT_EQ(split_list("", "--estimators").size(), 0u);
+  EXPECT_EQ(split_list("twonn,mle", "--estimators"), (std::vector<std::string>{"twonn", "mle"}));
+  const auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const ps::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([] { int_list("1,x", "--blocks"); }), "--blocks: 'x' is not an integer");
+  EXPECT_EQ(message([] { int_list("12abc", "--k"); }), "--k: '12abc' is not an integer");
+  EXPECT_EQ(message([] { int_list("99999999999999999999", "--k"); }), "--k: '99999999999999999999' is not an integer");
+  EXPECT_EQ(message([] { to_int("0", "--blocks", 1); }), "--blocks: '0' must be >= 1");
+  EXPECT_EQ(message([] { int_list("1,,2", "--seeds"); }), "--seeds: empty item in '1,,2'");
+  EXPECT_EQ(message([] { int_list("", "--seeds"); }), "--seeds: empty list");
+  EXPECT_EQ(message([] { number_list("0.8,nan", "--split"); }), "--split: 'nan' is not a finite number");
+  int64_t v = 0;
+  EXPECT_TRUE(try_int("+7", v));
+  EXPECT_EQ(v, 7);
+  EXPECT_FALSE(try_int("7.0", v));
+  EXPECT_FALSE(try_int("", v));
 }

@@ -1,0 +1,78 @@
+#include "models/util/spec.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "models/util/error.h"
+
+namespace ps::spec {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+[[noreturn]] void bad(std::string_view setting, std::string_view item, const std::string& problem) {
+  throw InputError(std::string(setting) + ": '" + std::string(item) + "' " + problem);
+}
+
+}  // namespace
+
+std::vector<std::string> split_list(std::string_view text, std::string_view setting, char sep) {
+  std::vector<std::string> out;
+  if (trim(text).empty()) return out;
+  size_t start = 0;
+  for (;;) {
+    const size_t at = text.find(sep, start);
+    const std::string_view item = trim(text.substr(start, at == std::string_view::npos ? text.npos : at - start));
+    if (item.empty())
+      throw InputError(std::string(setting) + ": empty item in '" + std::string(text) + "'");
+    out.emplace_back(item);
+    if (at == std::string_view::npos) return out;
+    start = at + 1;
+  }
+}
+
+bool try_int(std::string_view item, int64_t& out) {
+  item = trim(item);
+  if (!item.empty() && item.front() == '+') item.remove_prefix(1);
+  if (item.empty()) return false;
+  const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), out);
+  return ec == std::errc() && end == item.data() + item.size();
+}
+
+int64_t to_int(std::string_view item, std::string_view setting, int64_t min, int64_t max) {
+  int64_t v = 0;
+  if (!try_int(item, v)) bad(setting, item, "is not an integer");
+  if (v < min) bad(setting, item, "must be >= " + std::to_string(min));
+  if (v > max) bad(setting, item, "must be <= " + std::to_string(max));
+  return v;
+}
+
+double to_number(std::string_view item, std::string_view setting) {
+  std::string_view t = trim(item);
+  if (!t.empty() && t.front() == '+') t.remove_prefix(1);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc() || end != t.data() + t.size()) bad(setting, item, "is not a number");
+  if (!std::isfinite(v)) bad(setting, item, "is not a finite number");
+  return v;
+}
+
+std::vector<int64_t> int_list(std::string_view text, std::string_view setting, int64_t min, int64_t max) {
+  std::vector<int64_t> out;
+  for (const auto& item : split_list(text, setting)) out.push_back(to_int(item, setting, min, max));
+  if (out.empty()) throw InputError(std::string(setting) + ": empty list");
+  return out;
+}
+
+std::vector<double> number_list(std::string_view text, std::string_view setting) {
+  std::vector<double> out;
+  for (const auto& item : split_list(text, setting)) out.push_back(to_number(item, setting));
+  if (out.empty()) throw InputError(std::string(setting) + ": empty list");
+  return out;
+}
+
+}  // namespace ps::spec

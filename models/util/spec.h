@@ -1,0 +1,31 @@
+#pragma once
+// The small text grammars of settings: comma lists of integers, numbers and names, as given on a command
+// line, in a study file or in a GUI field. One place, so every face reports a bad value the same way:
+// "<setting>: '<item>' is not an integer" (an InputError, exit code 2), never a bare "stoi".
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ps::spec {
+
+// "a, b,c" → {"a","b","c"} (items trimmed of blanks). "" → {}. An empty item ("a,,b", "a,") is an error.
+std::vector<std::string> split_list(std::string_view text, std::string_view setting, char sep = ',');
+
+// One integer in [min, max]; the whole item must be the number (no "12abc", no "1e3").
+int64_t to_int(std::string_view item, std::string_view setting, int64_t min = std::numeric_limits<int64_t>::min(),
+               int64_t max = std::numeric_limits<int64_t>::max());
+// One finite number.
+double to_number(std::string_view item, std::string_view setting);
+
+// Non-empty lists of the above.
+std::vector<int64_t> int_list(std::string_view text, std::string_view setting,
+                              int64_t min = std::numeric_limits<int64_t>::min(),
+                              int64_t max = std::numeric_limits<int64_t>::max());
+std::vector<double> number_list(std::string_view text, std::string_view setting);
+
+// Non-throwing form for callers that try an integer before another reading (an id or an index).
+bool try_int(std::string_view item, int64_t& out);
+
+}  // namespace ps::spec
