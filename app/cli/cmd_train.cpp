@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/cli/commands.h"
+#include "models/util/spec.h"
 #include "data/corpus/readers.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/train/bpe_trainer.h"
@@ -40,12 +41,15 @@ Docs read_corpus(const std::string& path) {
 }
 
 int64_t parse_steps_item(const std::string& item, int64_t total) {
-  try {
-    if (!item.empty() && item.back() == '%') return std::max<int64_t>(1, int64_t(std::stod(item) / 100.0 * double(total) + 0.5));
-    return std::stoll(item);
-  } catch (const std::exception&) {
-    throw ps::InputError("--keep-steps: '" + item + "' is neither a step nor a percentage");
+  if (!item.empty() && item.back() == '%') {
+    const double pct = ps::spec::to_number(item.substr(0, item.size() - 1), "--keep-steps");
+    if (pct < 0 || pct > 100) throw ps::InputError("--keep-steps: '" + item + "' is not a percentage in 0..100");
+    return std::max<int64_t>(1, int64_t(pct / 100.0 * double(total) + 0.5));
   }
+  int64_t step = 0;
+  if (!ps::spec::try_int(item, step) || step < 0)
+    throw ps::InputError("--keep-steps: '" + item + "' is neither a step nor a percentage");
+  return step;
 }
 
 }  // namespace
