@@ -1,6 +1,7 @@
 // Store → probe datasets. Everything layer-independent is read once; a layer's word vectors are
 // streamed in ~32 MB slabs straight into the per-split sample vectors.
 #include "probes/store_data.h"
+#include "data/store/manifest_fields.h"
 
 #include <algorithm>
 #include <cmath>
@@ -76,10 +77,8 @@ StoreLabels read_store_labels(const store::StoreReader& r, const SplitOptions& s
   StoreLabels L;
   L.path = r.path();
   const store::Manifest& m = r.manifest();
-  const auto label = m.find("model_label");
-  L.model = label != m.end() && !label->second.empty() ? label->second : std::filesystem::path(r.path()).stem().string();
-  const auto lang = m.find("language");
-  L.language = lang != m.end() ? lang->second : "";
+  L.model = store::model_label(m, r.path());
+  L.language = store::language(m);
   L.n_samples = r.num_samples();
   L.layers = r.layers(store::Rows::words);
   L.word_offsets = r.word_offsets();

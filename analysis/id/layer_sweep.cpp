@@ -1,4 +1,5 @@
 #include "analysis/id/layer_sweep.h"
+#include "data/store/manifest_fields.h"
 
 #include <algorithm>
 #include <chrono>
@@ -86,7 +87,7 @@ LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOpti
       throw InputError("--estimators: unknown estimator '" + e + "' (twonn, mle, pca)");
   store::StoreReader r(store_path);
   const auto& man = r.manifest();
-  std::string model = man.count("model_label") ? man.at("model_label") : std::filesystem::path(store_path).stem().string();
+  std::string model = store::model_label(man, store_path);
   std::vector<int> layers = opt.layers;
   const store::Rows rows = opt.points == "tokens" ? store::Rows::tokens : store::Rows::words;
   if (layers.empty()) layers = r.layers(rows);

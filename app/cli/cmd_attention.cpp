@@ -8,6 +8,7 @@
 #include "app/cli/commands.h"
 #include "data/extract/layers.h"
 #include "data/store/reader.h"
+#include "data/store/manifest_fields.h"
 #include "models/util/files.h"
 
 namespace ps::cli {
@@ -24,9 +25,9 @@ void run_stats(AttentionArgs& a) {
   {
     ps::store::StoreReader r(a.store);
     const auto& m = r.manifest();
-    model = m.count("model_label") ? m.at("model_label") : std::filesystem::path(a.store).stem().string();
+    model = ps::store::model_label(m, a.store);
     if (a.layers != "all") {
-      const int n = m.count("n_layers") ? std::stoi(m.at("n_layers")) : 0;
+      const int n = ps::store::n_layers(m, a.store);
       a.opt.layers = ps::extract::parse_layers(a.layers, n);
     }
   }

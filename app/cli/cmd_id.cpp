@@ -8,8 +8,10 @@
 #include "app/cli/commands.h"
 #include "data/extract/layers.h"
 #include "data/store/reader.h"
+#include "data/store/manifest_fields.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
+#include "models/util/spec.h"
 
 namespace ps::cli {
 
@@ -21,24 +23,17 @@ struct IdArgs {
   ps::analysis::LayerSweepOptions opt;
 };
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 void run_id(IdArgs& a) {
   namespace an = ps::analysis;
-  a.opt.estimators = split(a.estimators);
-  for (const auto& b : split(a.blocks)) a.opt.blocks.push_back(std::stoi(b));
+  a.opt.estimators = ps::spec::split_list(a.estimators, "--estimators");
+  for (const auto& b : ps::spec::split_list(a.blocks, "--blocks"))
+    a.opt.blocks.push_back(static_cast<int>(ps::spec::to_int(b, "--blocks", 1, 1 << 20)));
   std::vector<an::IdStoreJob> jobs;
   for (const auto& path : a.stores) {
     an::IdStoreJob job{path, {}};
     if (a.layers != "all") {
       ps::store::StoreReader r(path);
-      const int n = r.manifest().count("n_layers") ? std::stoi(r.manifest().at("n_layers")) : 0;
+      const int n = ps::store::n_layers(r.manifest(), path);
       job.layers = ps::extract::parse_layers(a.layers, n);
     }
     jobs.push_back(std::move(job));

@@ -1,4 +1,5 @@
 #include "app/gui/session.h"
+#include "data/store/manifest_fields.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -26,16 +27,12 @@ void Session::open_store(const std::string& path) {
 
 std::string Session::store_label() const {
   if (!store_) return "";
-  const auto& m = store_->manifest();
-  const auto it = m.find("model_label");
-  // The same fallback the probe sweep uses, so results rows match.
-  return it != m.end() && !it->second.empty() ? it->second : fs::path(store_->path()).stem().string();
+  return store::model_label(store_->manifest(), store_->path());  // the rule results rows were written with
 }
 
 std::string Session::store_language() const {
   if (!store_) return "";
-  const auto it = store_->manifest().find("language");
-  return it != store_->manifest().end() ? it->second : "";
+  return store::language(store_->manifest());
 }
 
 std::vector<int> Session::layers() const { return store_ ? store_->layers(store::Rows::words) : std::vector<int>{}; }
