@@ -41,7 +41,8 @@ std::vector<std::vector<int32_t>> synthetic_sequences(const BenchForwardArgs& a,
 void bench_forward(const BenchForwardArgs& a) {
   std::shared_ptr<const ps::models::Transformer> model;
   if (!a.arch_preset.empty())
-    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed);
+    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed,
+                                             at::Device(a.flags.device));
   else if (!a.model_dir.empty())
     model = ps::models::Transformer::load(a.model_dir, ps::models::dtype_from_name(a.flags.dtype), at::Device(a.flags.device));
   else
@@ -93,7 +94,7 @@ void add_bench_forward_command(CLI::App& app) {
   auto a = std::make_shared<BenchForwardArgs>();
   auto* fwd = bench->add_subcommand("forward", "Forward tokens/s: padded vs length-sorted vs prepacked batches");
   fwd->add_option("MODEL_DIR", a->model_dir, "Hugging Face model directory");
-  fwd->add_option("--preset", a->arch_preset, "random weights of a known shape instead (gpt2-small, codebert, tinyllama-mini)");
+  fwd->add_option("--preset", a->arch_preset, "random weights of a known shape instead (gpt2-small, codebert, llama-mini)");
   a->flags.add_to(*fwd);
   fwd->add_option("--sequences", a->sequences, "number of synthetic sequences")->capture_default_str();
   fwd->add_option("--median-len", a->median_len, "median length (log-normal)")->capture_default_str();

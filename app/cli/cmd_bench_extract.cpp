@@ -45,7 +45,8 @@ void bench_extract(const BenchExtractArgs& a) {
   std::shared_ptr<const ps::models::Transformer> model;
   std::string tokenizer = a.tokenizer;
   if (!a.arch_preset.empty()) {
-    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed);
+    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed,
+                                             at::Device(a.flags.device));
     if (tokenizer.empty()) throw ps::InputError("bench extract: --preset needs --tokenizer tokenizer.json");
   } else if (!a.model_dir.empty()) {
     model = ps::models::Transformer::load(a.model_dir, ps::models::dtype_from_name(a.flags.dtype), at::Device(a.flags.device));

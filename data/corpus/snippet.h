@@ -65,6 +65,9 @@ struct Summary {
 
   int64_t skipped_total() const;
   std::string format() const;       // multi-line human-readable table
+  // One line for an error that every record was skipped: "skipped 3 (long_line 2, too_large 1); first:
+  // <the first problem>", or "" when nothing was skipped.
+  std::string skip_digest() const;
   nlohmann::json to_json() const;
 };
 

@@ -47,6 +47,21 @@ int64_t Summary::skipped_total() const {
   return n;
 }
 
+std::string Summary::skip_digest() const {
+  if (skipped_total() == 0) return "";
+  std::ostringstream o;
+  o << "skipped " << skipped_total() << " (";
+  bool first = true;
+  for (const auto& [reason, n] : skipped) {
+    if (n == 0) continue;
+    o << (first ? "" : ", ") << reason_name(reason) << " " << n;
+    first = false;
+  }
+  o << ")";
+  if (!problems.empty()) o << "; first: " << problems.front().message;
+  return o.str();
+}
+
 std::string Summary::format() const {
   static const char* kSplits[3] = {"train", "valid", "test"};
   std::ostringstream o;

@@ -42,7 +42,12 @@ std::string first_language(const std::string& corpus) {
     });
   } catch (const StopReading&) {
   }
-  if (lang.empty()) throw InputError(corpus + ": no readable record (JSONL lines with \"code\" and \"language\")");
+  if (lang.empty()) {
+    // Say why: a corpus of valid records all over a limit is not "unreadable".
+    const std::string why = s.skip_digest();
+    throw InputError(corpus + (why.empty() ? ": no record (JSONL lines with \"code\" and \"language\")"
+                                           : ": every record was skipped: " + why));
+  }
   return lang;
 }
 
@@ -145,8 +150,11 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   } else if (!engine) {
     engine = models::Engine::open(opt.model_dir, opt.engine);
   }
-  ExtractOptions eff = opt;  // what actually runs: a shared engine brings its own options
-  eff.engine = engine->options();
+  // What actually runs: a shared engine brings its device and dtype; the run settings (budget, packing,
+  // mask) are this call's own, so a GUI job's budget is not replaced by whoever made the engine.
+  ExtractOptions eff = opt;
+  static_cast<models::LoadOptions&>(eff.engine) = engine->options();
+  eff.engine.validate();
   const Plan plan = make_plan(eff, engine->model(), language);
   std::string label = opt.model_label;
   if (label.empty()) {
@@ -211,12 +219,17 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   const models::Capture capture = plan.capture();
   int64_t shown_skips = 0;
   std::mutex warn_mu;
+  std::string first_skip;  // for the error when every record is skipped
+  corpus::Summary reader_summary;  // skips by the corpus reader's limits (long lines, size, UTF-8)
 
   // Stage 1: read, filter, prepare, group.
   std::thread producer([&] {
     try {
-      corpus::Summary cs;
-      corpus::Reporter rep(cs, [&](const corpus::Problem& p) { std::lock_guard<std::mutex> lk(warn_mu); warn(p.message); });
+      corpus::Reporter rep(reader_summary, [&](const corpus::Problem& p) {
+        std::lock_guard<std::mutex> lk(warn_mu);
+        if (first_skip.empty()) first_skip = p.message;
+        warn(p.message);
+      });
       corpus::ReadOptions ro;
       int64_t record = -1, kept = 0, group_tokens = 0;
       Group group;
@@ -238,6 +251,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
           if (r.skip != Skip::none) {
             ++sum.skipped[int(r.skip)];
             std::lock_guard<std::mutex> lk(warn_mu);
+            if (first_skip.empty()) first_skip = r.message;
             if (++shown_skips <= 10) warn("skipped " + r.message + (shown_skips == 10 ? " (further skips only counted)" : ""));
             return;
           }
@@ -288,9 +302,9 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
       seqs.reserve(g->size());
       for (const auto& p : *g) seqs.emplace_back(p.alignment.encoding.ids.begin(), p.alignment.encoding.ids.end());
       models::RunStats rs;
-      auto states = engine->run(seqs, capture, &rs);
+      auto states = engine->run(seqs, capture, eff.engine, &rs);
       sum.slots += rs.slots, sum.forwards += rs.forwards, sum.forward_seconds += rs.seconds;
-      sum.padded_slots += padded_slots(seqs, engine->options().token_budget);
+      sum.padded_slots += padded_slots(seqs, eff.engine.token_budget);
       auto batch = detail::make_batch(plan, *g, states);
       states.clear();
       if (!batches.push(std::move(batch))) break;
@@ -308,6 +322,15 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   if (failure.error) std::rethrow_exception(failure.error);
 
   sum.total_snippets = writer.committed_samples();
+  if (!cancelled && sum.total_snippets == 0 && (sum.records > 0 || reader_summary.skipped_total() > 0)) {
+    // Never finish an empty store that looks like a result: say which limits skipped every record.
+    std::string counts;
+    for (int k = 1; k < kNumSkips; ++k)
+      if (sum.skipped[k]) counts += (counts.empty() ? "" : ", ") + std::string(skip_name(Skip(k))) + " " + std::to_string(sum.skipped[k]);
+    for (const auto& [reason, n] : reader_summary.skipped)
+      if (n) counts += (counts.empty() ? "" : ", ") + std::string(corpus::reason_name(reason)) + " " + std::to_string(n);
+    throw InputError(opt.corpus + ": every record was skipped (" + counts + "); first: " + first_skip);
+  }
   if (!cancelled) {
     writer.finish();
     sum.complete = true;

@@ -1,5 +1,6 @@
 #include "models/transformer/engine.h"
 
+#include <limits>
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -8,6 +9,7 @@
 
 #include "models/transformer/masks.h"
 #include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::models {
 
@@ -23,8 +25,6 @@ int hardware_threads() {
   return n ? static_cast<int>(n) : 1;
 }
 
-namespace {
-
 at::Device parse_device(const std::string& name) {
   try {
     at::Device d(name);
@@ -36,6 +36,8 @@ at::Device parse_device(const std::string& name) {
   }
 }
 
+namespace {
+
 struct MaskMode {
   enum Kind { Default, LmInfinite, Window } kind = Default;
   int64_t n_global = 0, local = 0;
@@ -44,14 +46,10 @@ struct MaskMode {
 MaskMode parse_mask(const std::string& s) {
   MaskMode m;
   auto num = [&](const std::string& part) {
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(part, &used);
-      if (used != part.size() || v < 0) throw std::invalid_argument(part);
-      return static_cast<int64_t>(v);
-    } catch (const std::exception&) {
+    int64_t v = 0;
+    if (!spec::try_int(part, v) || v < 0)
       throw InputError("--mask '" + s + "': '" + part + "' is not a non-negative integer");
-    }
+    return v;
   };
   if (s == "default" || s.empty()) return m;
   if (s.rfind("lm-infinite:", 0) == 0) {
@@ -73,10 +71,24 @@ MaskMode parse_mask(const std::string& s) {
 
 }  // namespace
 
+void RunOptions::validate() const {
+  if (token_budget <= 0) throw InputError("token_budget must be positive (got " + std::to_string(token_budget) + ")");
+  if (pack_capacity < 0) throw InputError("pack_capacity must be >= 0 (got " + std::to_string(pack_capacity) + ")");
+  parse_mask(mask);  // validate early: a bad setting should fail before any work
+}
+
 Engine::Engine(std::shared_ptr<const Transformer> model, EngineOptions options)
     : model_(std::move(model)), options_(std::move(options)), device_(parse_device(options_.device)) {
-  if (options_.token_budget <= 0) throw InputError("--token-budget must be positive");
-  parse_mask(options_.mask);  // validate early: a bad flag should fail before any work
+  if (!model_) throw InputError("Engine: no model");
+  options_.validate();
+  const at::ScalarType want = dtype_from_name(options_.dtype);
+  const at::Device have = model_->device();
+  const bool same_device =
+      have.type() == device_.type() && (!device_.has_index() || !have.has_index() || have.index() == device_.index());
+  if (model_->dtype() != want || !same_device)
+    throw InputError("Engine: the model is " + std::string(c10::toString(model_->dtype())) + " on " + have.str() +
+                     " but the engine was asked for " + options_.dtype + " on " + options_.device +
+                     " (load the model with the same device and dtype)");
   at::set_num_threads(options_.threads > 0 ? options_.threads : hardware_threads());
 }
 
@@ -87,8 +99,9 @@ std::shared_ptr<Engine> Engine::open(const std::string& model_dir, EngineOptions
 }
 
 std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
-                                        RunStats* stats, bool keep_dtype,
+                                        const RunOptions& run_options, RunStats* stats, bool keep_dtype,
                                         const std::function<void(int64_t)>& on_batch) const {
+  run_options.validate();
   std::vector<int64_t> lengths;
   lengths.reserve(sequences.size());
   const int64_t max_pos = model_->arch().max_positions;
@@ -100,11 +113,12 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
                        " tokens; the model's limit is " + std::to_string(max_pos));
     lengths.push_back(n);
   }
-  const auto batches = plan_batches(lengths, options_.packing, options_.token_budget, options_.pack_capacity);
+  const auto batches =
+      plan_batches(lengths, run_options.packing, run_options.token_budget, run_options.pack_capacity);
   std::vector<SequenceStates> out(sequences.size());
   for (const auto& batch : batches) {
     const auto t0 = std::chrono::steady_clock::now();
-    auto states = run_batch(batch, sequences, capture, keep_dtype);
+    auto states = run_batch(batch, sequences, capture, run_options.mask, keep_dtype);
     size_t k = 0;
     for (const auto& row : batch.rows)
       for (int s : row.seqs) out[s] = std::move(states[k++]);
@@ -121,7 +135,8 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
 }
 
 std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
-                                              const Capture& capture, bool keep_dtype) const {
+                                              const Capture& capture, const std::string& mask_spec,
+                                              bool keep_dtype) const {
   const int64_t R = static_cast<int64_t>(batch.rows.size()), S = batch.row_len;
   const auto& arch = model_->arch();
   const int32_t pad = arch.pad_token_id >= 0 ? arch.pad_token_id : 0;
@@ -144,7 +159,7 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
     }
   }
 
-  const MaskMode mode = parse_mask(options_.mask);
+  const MaskMode mode = parse_mask(mask_spec);
   at::Tensor mask;
   switch (mode.kind) {
     case MaskMode::Default: mask = segment_mask(seg, arch.causal); break;

@@ -18,15 +18,24 @@
 
 namespace ps::models {
 
-struct EngineOptions {
+// Load-time settings: fixed for an Engine's life, because the weights live on this device in this dtype.
+struct LoadOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:1"
   std::string dtype = "float32";  // float32 | bfloat16 | float16
   int threads = 0;                // 0 = all hardware threads
+};
+
+// Run-time settings: chosen per call, so a GUI job and a batch job can share one Engine with their own budgets.
+struct RunOptions {
   int64_t token_budget = 8192;    // rows × row length per forward
   Packing packing = Packing::Prepacked;
   int64_t pack_capacity = 0;      // prepacked bin size; 0 = longest sequence of the call
   std::string mask = "default";   // default (the family's), or lm-infinite:<n_global>:<L_local>, window:<W>
+  void validate() const;          // throws InputError naming the setting
 };
+
+// Both, for the faces that take every setting at once; an Engine keeps its RunOptions as the call default.
+struct EngineOptions : LoadOptions, RunOptions {};
 
 // The states of one input sequence, unpacked from its batch row.
 struct SequenceStates {
@@ -40,10 +49,13 @@ struct RunStats {
 };
 
 at::ScalarType dtype_from_name(const std::string& name);  // throws InputError
+at::Device parse_device(const std::string& name);        // "cpu", "cuda", "cuda:N"; InputError without CUDA
 int hardware_threads();
 
 class Engine {
  public:
+  // Refuses (InputError) a model whose dtype or device differs from options: an Engine that claims bfloat16
+  // on CUDA must not silently run a float32 CPU model.
   Engine(std::shared_ptr<const Transformer> model, EngineOptions options);
   // Loads config.json + weights from a Hugging Face model directory.
   static std::shared_ptr<Engine> open(const std::string& model_dir, EngineOptions options);
@@ -55,12 +67,18 @@ class Engine {
   // Runs every sequence and returns its requested hooks (on CPU, float32 unless keep_dtype), in input order.
   // on_batch (optional) is called after each forward with the number of sequences finished.
   std::vector<SequenceStates> run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
-                                  RunStats* stats = nullptr, bool keep_dtype = false,
+                                  const RunOptions& run_options, RunStats* stats = nullptr, bool keep_dtype = false,
                                   const std::function<void(int64_t)>& on_batch = {}) const;
+  // The same with the run options the Engine was made with.
+  std::vector<SequenceStates> run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
+                                  RunStats* stats = nullptr, bool keep_dtype = false,
+                                  const std::function<void(int64_t)>& on_batch = {}) const {
+    return run(sequences, capture, options_, stats, keep_dtype, on_batch);
+  }
 
  private:
   std::vector<SequenceStates> run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
-                                        const Capture& capture, bool keep_dtype) const;
+                                        const Capture& capture, const std::string& mask, bool keep_dtype) const;
   std::shared_ptr<const Transformer> model_;
   EngineOptions options_;
   at::Device device_;

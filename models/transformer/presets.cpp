@@ -38,8 +38,9 @@ ArchSpec arch_preset(const std::string& name) {
   return a;
 }
 
-std::shared_ptr<const Transformer> random_model_preset(const std::string& name, at::ScalarType dtype, uint64_t seed) {
-  return Transformer::random_init(arch_preset(name), seed, dtype);
+std::shared_ptr<const Transformer> random_model_preset(const std::string& name, at::ScalarType dtype, uint64_t seed,
+                                                       at::Device device) {
+  return Transformer::random_init(arch_preset(name), seed, dtype, device);
 }
 
 }  // namespace ps::models

@@ -13,6 +13,8 @@ namespace ps::models {
 // "gpt2-small" (124M), "codebert" (RoBERTa-base shape, 125M), "llama-mini" (TinyLlama-like, 4 layers).
 ArchSpec arch_preset(const std::string& name);  // throws InputError listing the known names
 std::vector<std::string> arch_preset_names();
-std::shared_ptr<const Transformer> random_model_preset(const std::string& name, at::ScalarType dtype, uint64_t seed);
+// Built directly on `device`, so an Engine for that device accepts it.
+std::shared_ptr<const Transformer> random_model_preset(const std::string& name, at::ScalarType dtype, uint64_t seed,
+                                                       at::Device device = at::kCPU);
 
 }  // namespace ps::models

@@ -21,6 +21,7 @@
 #include "data/store/reader.h"
 #include "tests/app/gui/gui_fixture.h"
 #include "tests/data/extract/extract_fixture.h"
+#include "tests/common/scratch.h"
 
 namespace ps::gui {
 namespace {
@@ -107,6 +108,8 @@ TEST(GuiTasks, ExtractionThroughTheSharedEngineCancelsAndStaysResponsive) {
   const ps::store::StoreReader partial(job.out);  // but it is readable (committed groups)
   EXPECT_GT(partial.num_samples(), 0);
   EXPECT_LT(partial.num_samples(), 3000);
+  // The job's budget reached the forwards (the shared Engine's own default is 8192).
+  EXPECT_EQ(partial.manifest().at("token_budget"), "256");
 
   // A run that finishes opens its store in the window.
   ExtractJob small;
@@ -142,8 +145,7 @@ TEST(GuiTasks, AstSweepFromTheWindowFeedsTheExplorerAndCurves) {
 TEST(GuiScreenshot, MainWindowUnderXvfb) {
   if (std::system("command -v xvfb-run >/dev/null 2>&1") != 0) GTEST_SKIP() << "xvfb-run is not installed (apt install xvfb)";
   const auto& f = fixture();
-  const std::string png = std::string(PS_BINARY_DIR) + "/tests/app/gui/gui-screenshot.png";
-  fs::remove(png);
+  const std::string png = (ps::test::scratch_dir("screenshot") / "gui-screenshot.png").string();
   // The real xcb platform under Xvfb, not the tests' offscreen one.
   const std::string cmd = "env -u QT_QPA_PLATFORM xvfb-run -a '" + std::string(PS_GUI_EXE) + "' --model '" + f.model +
                           "' --store '" + f.store + "' --results '" + f.results_csv +

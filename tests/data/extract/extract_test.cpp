@@ -17,6 +17,7 @@
 #include "data/syntax/labelled_tree.h"
 #include "data/syntax/parse.h"
 #include "data/syntax/structural.h"
+#include "models/transformer/engine.h"
 #include "models/transformer/transformer.h"
 #include "models/util/error.h"
 #include "tests/data/extract/extract_fixture.h"
@@ -225,6 +226,49 @@ TEST_F(Extract, BadInputsGiveOneLineErrorsNamingTheFile) {
   o = tiny_options(dir_, corpus, dir_ + "/s.h5");
   EXPECT_THROW(extract(o), InputError);
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/s.h5"));
+}
+
+
+// A shared Engine (the GUI's) brings its device and dtype, but the budget is this call's own: a GUI job's
+// budget reaches the forwards instead of being replaced by the engine's.
+TEST_F(Extract, SharedEngineRunsWithTheCallersTokenBudget) {
+  const auto corpus = write_corpus(dir_, 8);
+  models::EngineOptions eo;
+  eo.token_budget = 8192;
+  const auto engine = models::Engine::open(*model_, eo);
+  auto run = [&](int64_t budget, const std::string& name) {
+    auto o = tiny_options(*model_, corpus, dir_ + "/" + name + ".h5");
+    o.shared_engine = engine;
+    o.engine.token_budget = budget;
+    o.group_tokens = 4096;  // the same groups either way; only the forwards' size differs
+    return extract(o);
+  };
+  const auto wide = run(8192, "wide"), narrow = run(64, "narrow");
+  EXPECT_EQ(narrow.total_snippets, 8);
+  EXPECT_GT(narrow.forwards, wide.forwards);
+  EXPECT_EQ(store::StoreReader(dir_ + "/narrow.h5").manifest().at("token_budget"), "64");
+  EXPECT_EQ(dump_store(dir_ + "/wide.h5", false, false), dump_store(dir_ + "/narrow.h5", false, false));
+}
+
+// A corpus whose only record is over a limit is readable: the error says it was skipped, and by which limit.
+TEST_F(Extract, EveryRecordSkippedSaysWhichLimitSkippedThem) {
+  const std::string code = "def f():\n    return " + std::string(100000, '(') + std::string(100000, ')') + "\n";
+  const std::string corpus = dir_ + "/long.jsonl";
+  std::ofstream(corpus) << nlohmann::json{{"code", code}, {"language", "python"}}.dump() << "\n";
+  for (const std::string language : {"auto", "python"}) {
+    auto o = tiny_options(*model_, corpus, dir_ + "/s_" + language + ".h5");
+    o.language = language;
+    try {
+      extract(o);
+      FAIL() << "an all-skipped corpus gave a store";
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("every record was skipped"), std::string::npos) << m;
+      EXPECT_NE(m.find("long_line"), std::string::npos) << m;
+      EXPECT_EQ(m.find("no readable record"), std::string::npos) << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    }
+  }
 }
 
 }  // namespace

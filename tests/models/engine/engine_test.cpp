@@ -127,3 +127,47 @@ TEST(Engine, LmInfiniteMaskLimitsWhatEachQuerySees) {
 }
 
 }  // namespace
+
+namespace {
+
+// An Engine must run the model it says it runs: a float32 CPU model under bfloat16 (or CUDA) options is refused.
+TEST(Engine, RefusesAModelWhoseDtypeOrDeviceDiffersFromItsOptions) {
+  auto model = Transformer::random_init(tiny(Family::GPT2), 1);  // float32 on CPU
+  EngineOptions o;
+  o.dtype = "bfloat16";
+  try {
+    Engine e(model, o);
+    FAIL() << "accepted a float32 model as bfloat16";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bfloat16"), std::string::npos) << e.what();
+  }
+  o.dtype = "float32";
+  o.device = "cuda";
+  EXPECT_THROW(Engine(model, o), ps::InputError);
+  o.device = "cpu";
+  EXPECT_NO_THROW(Engine(model, o));
+}
+
+// Run options are per call: one Engine serves callers with different budgets and masks.
+TEST(Engine, PerCallRunOptionsOverrideTheEnginesOwn) {
+  auto model = Transformer::random_init(tiny(Family::GPT2), 3);
+  EngineOptions o;
+  o.token_budget = 4096;
+  const Engine e(model, o);
+  Capture c;
+  c.hooks.insert("hidden_states.2");
+  std::vector<std::vector<int32_t>> seqs(6, std::vector<int32_t>(20, 4));
+  RunStats wide, narrow;
+  const auto a = e.run(seqs, c, &wide);
+  RunOptions small;
+  small.token_budget = 20;  // one sequence per forward
+  const auto b = e.run(seqs, c, small, &narrow);
+  EXPECT_EQ(wide.forwards, 1);
+  EXPECT_EQ(narrow.forwards, 6);
+  for (size_t i = 0; i < seqs.size(); ++i)
+    EXPECT_TRUE(at::allclose(a[i].hooks.at("hidden_states.2"), b[i].hooks.at("hidden_states.2"), 1e-5, 1e-5));
+  small.token_budget = 0;
+  EXPECT_THROW(e.run(seqs, c, small), ps::InputError);
+}
+
+}  // namespace
