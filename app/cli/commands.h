@@ -54,5 +54,6 @@ class CancelOnInterrupt {
 // Wraps a command body: errors become "probescope <cmd>: <message>" and the typed exit code.
 std::function<void()> guarded(const std::string& name, std::function<void()> body);
 int exit_code();  // of the command that ran
+void set_exit_code(int code);  // for a command that reports its failures itself (verify: one line per file)
 
 }  // namespace ps::cli

@@ -78,6 +78,7 @@ std::function<void()> guarded(const std::string& name, std::function<void()> bod
 }
 
 int exit_code() { return g_exit_code; }
+void set_exit_code(int code) { g_exit_code = code; }
 
 namespace {
 // Plain lock-free atomics only: the handler may run on any thread, between any two instructions.
