@@ -88,7 +88,8 @@ StoreReader::StoreReader(const std::string& path) : impl_(std::make_unique<Impl>
       h5::Handle ds = h5::open_dataset(m.ctx, m.file, p);
       int64_t rows = h5::shape(m.ctx, ds).at(0);
       check_backed(m.ctx, ds, p, rows);
-      read_or_corrupt(m.ctx, p, [&] { *v = h5::read_strings(m.ctx, ds, 0, rows); });
+      // v by init-capture: clang rejects capturing a structured binding in C++17 (GCC accepts it).
+      read_or_corrupt(m.ctx, p, [&, v = v] { *v = h5::read_strings(m.ctx, ds, 0, rows); });
       DatasetCheck check;
       check.arm(m.ctx, ds, p, rows, m.checksums);
       check.feed_strings(m.ctx, *v, 0);
