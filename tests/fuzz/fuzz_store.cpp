@@ -144,6 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const StoreReader r(path);
     read_all(r);
   } catch (const ps::Error& e) {
+    if (std::getenv("PS_FUZZ_VERBOSE")) std::fprintf(stderr, "%s\n", e.what());
     ps::fuzz::check_error(e, path);
   }
   return 0;

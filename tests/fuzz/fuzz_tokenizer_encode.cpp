@@ -4,8 +4,9 @@
 // normalizer, and Metaspace), Unigram with byte fallback.
 // Input: byte 0 picks the tokenizer and how the rest becomes text: raw bytes (invalid UTF-8 must be a
 // ps::InputError), 2 bytes per BMP code point, or 3 bytes per code point (all planes, no surrogates).
-// Invariants: parallel arrays; ids inside the vocabulary and tokens[i] == id_to_token(ids[i]) for model
-// tokens; offsets inside the text, on UTF-8 boundaries, begins monotone; template tokens (0,0);
+// Invariants: parallel arrays; ids inside the vocabulary and tokens[i] holding id_to_token(ids[i]) (added
+// tokens may carry stripped whitespace); offsets inside the text, on UTF-8 boundaries,
+// begins of non-empty spans monotone; template tokens (0,0);
 // encode(add_special_tokens=false) == the non-special part; decode() and utf8_char_offsets() succeed.
 #include <cstdint>
 #include <fstream>
@@ -261,15 +262,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < n; ++i) {
     const auto [b, e] = enc.offsets[i];
     check(enc.ids[i] >= 0 && enc.ids[i] < tok.vocab_size(), "id inside the vocabulary");
-    check(enc.tokens[i] == tok.id_to_token(enc.ids[i]), "token string is the id's");
+    // Added tokens with lstrip/rstrip carry the whitespace they absorbed, as in HF ("snake_case ").
+    check(enc.tokens[i].find(tok.id_to_token(enc.ids[i])) != std::string::npos, "token string holds the id's");
     if (enc.special_mask[i]) {
       check(b == 0 && e == 0, "template tokens have (0,0)");
       continue;
     }
     plain.push_back(enc.ids[i]);
     check(0 <= b && b <= e && e <= len, "offsets inside the text");
-    check(b >= last_begin, "offset begins monotone");
-    last_begin = b;
+    // Over non-empty spans only: a prefix space trimmed by trim_offsets ends up (e, e) of the next
+    // character, before that character's own span, exactly as in HF ("<s>x": "Ġ" (35,35), "x" (34,35)).
+    if (b < e) {
+      check(b >= last_begin, "offset begins monotone");
+      last_begin = b;
+    }
   }
   const ps::tok::Encoding bare = tok.encode(text, /*add_special_tokens=*/false);
   check(bare.ids == plain, "encode without special tokens is the non-special part");
