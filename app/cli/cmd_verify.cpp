@@ -1,9 +1,13 @@
 // probescope verify FILE.h5...: checks stores in full (every dataset against its checksum, and the
 // structure) without using them; one line per file. Exit 0 all good, 1 a store is damaged, 2 bad input
 // (no such file, not a store).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "app/cli/commands.h"
 #include "data/store/integrity.h"
