@@ -10,6 +10,7 @@
 #include "data/store/writer.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
+#include "tests/common/scratch.h"
 
 namespace ps::analysis {
 namespace {
@@ -127,6 +128,79 @@ TEST(IdLayerSweep, MissingLayerNamesTheStore) {
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("id.h5: no words/layer_3"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace ps::analysis
+
+namespace ps::analysis {
+namespace {
+
+// Every column but the wall time.
+std::string rows_without_seconds(const std::vector<LayerIdRow>& rows) {
+  auto copy = rows;
+  for (auto& r : copy) r.seconds = 0;
+  return to_csv(copy);
+}
+
+// The CLI's Ctrl-C/SIGTERM path: the sweep's Progress is cancelled after the first layer. The stopped sweep
+// leaves no id.csv/id.json (not even an older one); the rerun reuses that layer and ends as an
+// uninterrupted sweep does.
+TEST(IdLayerSweepResume, StoppedThenRerunEqualsUninterrupted) {
+  const auto path = planted_store(60, 10);  // 600 points per layer, layers 0 and 1
+  LayerSweepOptions o;
+  o.ci_reps = 5;
+  o.blocks = {1, 2};
+  const std::vector<IdStoreJob> jobs = {{path, {}}};
+  const auto base = ps::test::scratch_dir("idresume");
+  const std::string whole = (base / "whole").string(), resumed = (base / "resumed").string();
+  const auto expected = run_id_sweep(jobs, o, whole);
+  ASSERT_TRUE(expected.complete);
+  EXPECT_EQ(expected.layers_reused, 0);
+  EXPECT_EQ(expected.csv, whole + "/id.csv");
+  EXPECT_EQ(rows_without_seconds(expected.result.rows), rows_without_seconds(id_by_layer(path, o).rows));
+
+  std::filesystem::create_directories(resumed);
+  write_file_atomic(resumed + "/id.csv", "model,store,layer\nstale,,0\n");  // an older sweep's result
+  Progress progress("id", 0, "layers", /*to_stderr=*/false);
+  std::vector<int> computed;
+  const auto stop_after_first = [&](const std::string&, int layer) {
+    computed.push_back(layer);
+    progress.cancel();
+  };
+  const auto stopped = run_id_sweep(jobs, o, resumed, &progress, stop_after_first);
+  EXPECT_FALSE(stopped.complete);
+  EXPECT_EQ(computed, std::vector<int>{0});
+  EXPECT_TRUE(stopped.csv.empty());
+  EXPECT_FALSE(file_exists(resumed + "/id.csv"));
+  EXPECT_FALSE(file_exists(resumed + "/id.json"));
+  EXPECT_FALSE(file_exists(resumed + "/id_blocks.csv"));
+  EXPECT_TRUE(file_exists(resumed + "/id.layers.json"));
+
+  computed.clear();
+  const auto again = run_id_sweep(jobs, o, resumed, nullptr, [&](const std::string&, int l) { computed.push_back(l); });
+  ASSERT_TRUE(again.complete);
+  EXPECT_EQ(again.layers_reused, 1);
+  EXPECT_EQ(computed, std::vector<int>{1});
+  EXPECT_EQ(rows_without_seconds(again.result.rows), rows_without_seconds(expected.result.rows));
+  EXPECT_EQ(blocks_to_csv(again.result.blocks), blocks_to_csv(expected.result.blocks));
+  EXPECT_EQ(read_file(resumed + "/id_blocks.csv"), read_file(whole + "/id_blocks.csv"));
+  EXPECT_EQ(read_file(resumed + "/id.csv"), to_csv(again.result.rows));
+  // The reused layer's rows are the stopped sweep's, the seconds column included.
+  for (size_t i = 0; i < stopped.result.rows.size(); ++i) EXPECT_EQ(again.result.rows[i].seconds, stopped.result.rows[i].seconds);
+
+  // A finished sweep rerun reuses everything; other settings start over and drop the old final files first.
+  EXPECT_EQ(run_id_sweep(jobs, o, resumed).layers_reused, 2);
+  EXPECT_TRUE(file_exists(resumed + "/id.csv"));
+  auto reseeded = o;
+  reseeded.seed = 1;
+  Progress cancelled("id", 0, "layers", /*to_stderr=*/false);
+  cancelled.cancel();
+  const auto other = run_id_sweep(jobs, reseeded, resumed, &cancelled);
+  EXPECT_FALSE(other.complete);
+  EXPECT_EQ(other.layers_reused, 0);
+  EXPECT_FALSE(file_exists(resumed + "/id.csv"));
+  EXPECT_EQ(run_id_sweep(jobs, reseeded, resumed).layers_reused, 0);
 }
 
 }  // namespace
