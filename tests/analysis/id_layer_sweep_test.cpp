@@ -11,6 +11,8 @@
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "tests/common/scratch.h"
+#include "data/store/manifest_fields.h"
+#include "data/store/reader.h"
 
 namespace ps::analysis {
 namespace {
@@ -35,13 +37,12 @@ std::vector<float> gaussian(int64_t n, int dim, uint64_t seed) {
   return out;
 }
 
-std::string planted_store(int64_t snippets, int64_t words_per) {
-  const auto dir = std::filesystem::temp_directory_path() / ("ps_idsweep_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
+std::string planted_store(int64_t snippets, int64_t words_per, const std::string& label = "planted") {
+  const auto dir = ps::test::scratch_dir("idsweep");
   const std::string path = (dir / "id.h5").string();
   store::WriterOptions wo;
   wo.mode = store::WriterOptions::Mode::overwrite;
-  store::StoreWriter w(path, {{"model_label", "planted"}}, wo);
+  store::StoreWriter w(path, {{"model_label", label}}, wo);
   store::SnippetBatch b;
   for (int64_t s = 0; s < snippets; ++s) {
     store::Snippet sn;
@@ -115,6 +116,20 @@ TEST(IdLayerSweep, RecoversPlantedDimensionsPerLayer) {
   std::filesystem::remove(dir + "/id_blocks.csv");
   write_results(dir, no_blocks, o);
   EXPECT_FALSE(std::filesystem::exists(dir + "/id_blocks.csv"));
+}
+
+// An empty model_label falls back to the file stem, the rule the probe sweeps and the GUI use too, so one
+// store has one label in id.csv and results.csv.
+TEST(IdLayerSweep, EmptyModelLabelIsTheFileStemAsInProbeResults) {
+  const auto path = planted_store(10, 5, "");
+  LayerSweepOptions o;
+  o.layers = {0};
+  o.ci_reps = 0;
+  o.estimators = {"pca"};
+  const auto res = id_by_layer(path, o);
+  ASSERT_FALSE(res.rows.empty());
+  EXPECT_EQ(res.rows.front().model, "id");
+  EXPECT_EQ(res.rows.front().model, store::model_label(store::StoreReader(path).manifest(), path));
 }
 
 TEST(IdLayerSweep, MissingLayerNamesTheStore) {
