@@ -8,61 +8,21 @@
 
 namespace ps::plot {
 
-namespace {
-
-int64_t parse_count(const std::string& mode, const std::string& part, int64_t min) {
-  int64_t v = 0;
-  if (spec::try_int(part, v) && v >= min) return v;
-  throw InputError("mask mode '" + mode + "': '" + part + "' is not an integer >= " + std::to_string(min));
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (;;) {
-    const size_t at = s.find(sep, start);
-    out.push_back(s.substr(start, at - start));
-    if (at == std::string::npos) return out;
-    start = at + 1;
-  }
-}
-
-}  // namespace
-
 MaskMode parse_mask_mode(const std::string& text) {
+  // The grammar is shared with the forward's --mask (models/util/spec.h); a picture has no model family,
+  // so "default" is causal and a window without a direction is causal.
+  if (text.empty()) throw InputError("mask mode '': expected causal, bidirectional, packed:LEN,..., lm-infinite:G:L or window:W");
+  const spec::MaskSpec sp = spec::parse_mask(text, "mask mode");
   MaskMode m;
-  const auto parts = split(text, ':');
-  const std::string& head = parts[0];
-  const auto bad = [&] {
-    return InputError("mask mode '" + text +
-                      "': expected causal, bidirectional, packed:LEN,LEN,…[:bidirectional], lm-infinite:G:L or "
-                      "window:W[:bidirectional]");
-  };
-  if (head == "causal" && parts.size() == 1) {
-    m.kind = MaskMode::causal;
-  } else if (head == "bidirectional" && parts.size() == 1) {
-    m.kind = MaskMode::bidirectional;
-  } else if (head == "packed" && (parts.size() == 2 || parts.size() == 3)) {
-    m.kind = MaskMode::causal;
-    if (parts.size() == 3) {
-      if (parts[2] != "bidirectional" && parts[2] != "causal") throw bad();
-      if (parts[2] == "bidirectional") m.kind = MaskMode::bidirectional;
-    }
-    for (const auto& len : split(parts[1], ',')) m.packed.push_back(parse_count(text, len, 1));
-  } else if (head == "lm-infinite" && parts.size() == 3) {
-    m.kind = MaskMode::lm_infinite;
-    m.n_global = parse_count(text, parts[1], 0);
-    m.local = parse_count(text, parts[2], 1);
-  } else if (head == "window" && (parts.size() == 2 || parts.size() == 3)) {
-    m.kind = MaskMode::sliding_window;
-    m.window = parse_count(text, parts[1], 1);
-    if (parts.size() == 3) {
-      if (parts[2] != "bidirectional" && parts[2] != "causal") throw bad();
-      m.causal_window = parts[2] == "causal";
-    }
-  } else {
-    throw bad();
+  switch (sp.kind) {
+    case spec::MaskSpec::Kind::Default:
+    case spec::MaskSpec::Kind::Causal: m.kind = MaskMode::causal; break;
+    case spec::MaskSpec::Kind::Bidirectional: m.kind = MaskMode::bidirectional; break;
+    case spec::MaskSpec::Kind::LmInfinite: m.kind = MaskMode::lm_infinite; break;
+    case spec::MaskSpec::Kind::Window: m.kind = MaskMode::sliding_window; break;
   }
+  m.n_global = sp.n_global, m.local = sp.local, m.window = sp.window, m.packed = sp.packed;
+  m.causal_window = sp.direction >= 0;
   return m;
 }
 

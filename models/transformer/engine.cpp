@@ -38,35 +38,15 @@ at::Device parse_device(const std::string& name) {
 
 namespace {
 
-struct MaskMode {
-  enum Kind { Default, LmInfinite, Window } kind = Default;
-  int64_t n_global = 0, local = 0;
-};
-
-MaskMode parse_mask(const std::string& s) {
-  MaskMode m;
-  auto num = [&](const std::string& part) {
-    int64_t v = 0;
-    if (!spec::try_int(part, v) || v < 0)
-      throw InputError("--mask '" + s + "': '" + part + "' is not a non-negative integer");
-    return v;
-  };
-  if (s == "default" || s.empty()) return m;
-  if (s.rfind("lm-infinite:", 0) == 0) {
-    const std::string rest = s.substr(12);
-    const auto colon = rest.find(':');
-    if (colon == std::string::npos) throw InputError("--mask '" + s + "': expected lm-infinite:<n_global>:<L_local>");
-    m.kind = MaskMode::LmInfinite;
-    m.n_global = num(rest.substr(0, colon));
-    m.local = num(rest.substr(colon + 1));
-    return m;
-  }
-  if (s.rfind("window:", 0) == 0) {
-    m.kind = MaskMode::Window;
-    m.local = num(s.substr(7));
-    return m;
-  }
-  throw InputError("--mask: unknown mode '" + s + "' (expected default, lm-infinite:N:L or window:W)");
+// The forward's subset of the mask grammar (models/util/spec.h): pictures-only modes are refused here.
+spec::MaskSpec parse_mask(const std::string& s) {
+  spec::MaskSpec m = spec::parse_mask(s, "--mask");
+  using K = spec::MaskSpec::Kind;
+  if (m.kind != K::Default && m.kind != K::LmInfinite && m.kind != K::Window)
+    throw InputError("--mask '" + s + "': not a forward mask (expected default, lm-infinite:G:L or window:W)");
+  if (m.kind == K::Window && m.direction != 0)
+    throw InputError("--mask '" + s + "': a forward window follows the model family's direction (give window:W)");
+  return m;
 }
 
 }  // namespace
@@ -159,12 +139,12 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
     }
   }
 
-  const MaskMode mode = parse_mask(mask_spec);
+  const spec::MaskSpec mode = parse_mask(mask_spec);
   at::Tensor mask;
   switch (mode.kind) {
-    case MaskMode::Default: mask = segment_mask(seg, arch.causal); break;
-    case MaskMode::LmInfinite: mask = lm_infinite_mask(seg, mode.n_global, mode.local); break;
-    case MaskMode::Window: mask = sliding_window_mask(seg, mode.local, arch.causal); break;
+    case spec::MaskSpec::Kind::LmInfinite: mask = lm_infinite_mask(seg, mode.n_global, mode.local); break;
+    case spec::MaskSpec::Kind::Window: mask = sliding_window_mask(seg, mode.window, arch.causal); break;
+    default: mask = segment_mask(seg, arch.causal); break;
   }
 
   ForwardInput in;

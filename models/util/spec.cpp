@@ -75,4 +75,57 @@ std::vector<double> number_list(std::string_view text, std::string_view setting)
   return out;
 }
 
+MaskSpec parse_mask(std::string_view text, std::string_view setting) {
+  MaskSpec m;
+  const std::string t(trim(text));
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t at = t.find(':', start);
+    parts.push_back(t.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) break;
+    start = at + 1;
+  }
+  const std::string& head = parts[0];
+  const std::string what = std::string(setting) + " '" + t + "'";
+  const auto bad = [&] {
+    return InputError(what + ": expected default, causal, bidirectional, packed:LEN,LEN,...[:bidirectional], "
+                             "lm-infinite:G:L or window:W[:causal|bidirectional]");
+  };
+  const auto count = [&](const std::string& part, int64_t min) {
+    int64_t v = 0;
+    if (!try_int(part, v) || v < min)
+      throw InputError(what + ": '" + part + "' is not an integer >= " + std::to_string(min));
+    return v;
+  };
+  const auto direction = [&](size_t i) {
+    if (parts.size() <= i) return 0;
+    if (parts[i] == "causal") return 1;
+    if (parts[i] == "bidirectional") return -1;
+    throw bad();
+  };
+  if ((head == "default" || head.empty()) && parts.size() == 1) {
+    m.kind = MaskSpec::Kind::Default;
+  } else if (head == "causal" && parts.size() == 1) {
+    m.kind = MaskSpec::Kind::Causal;
+  } else if (head == "bidirectional" && parts.size() == 1) {
+    m.kind = MaskSpec::Kind::Bidirectional;
+  } else if (head == "packed" && (parts.size() == 2 || parts.size() == 3)) {
+    m.direction = direction(2);
+    m.kind = m.direction < 0 ? MaskSpec::Kind::Bidirectional : MaskSpec::Kind::Causal;
+    for (const auto& len : split_list(parts[1], what)) m.packed.push_back(count(len, 1));
+    if (m.packed.empty()) throw bad();
+  } else if (head == "lm-infinite" && parts.size() == 3) {
+    m.kind = MaskSpec::Kind::LmInfinite;
+    m.n_global = count(parts[1], 0);
+    m.local = count(parts[2], 1);
+  } else if (head == "window" && (parts.size() == 2 || parts.size() == 3)) {
+    m.kind = MaskSpec::Kind::Window;
+    m.window = count(parts[1], 1);
+    m.direction = direction(2);
+  } else {
+    throw bad();
+  }
+  return m;
+}
+
 }  // namespace ps::spec

@@ -144,3 +144,29 @@ TEST(Spec, ListsOfIntegersAndNumbersNameTheSettingOnBadInput) {
   EXPECT_FALSE(try_int("7.0", v));
   EXPECT_FALSE(try_int("", v));
 }
+
+// One mask grammar for the forward (--mask) and the pictures (plot mask).
+TEST(Spec, MaskModesParseAndBadOnesNameTheSetting) {
+  using ps::spec::MaskSpec;
+  using ps::spec::parse_mask;
+  EXPECT_EQ(parse_mask("default").kind, MaskSpec::Kind::Default);
+  const auto lm = parse_mask("lm-infinite:4:16");
+  EXPECT_EQ(lm.kind, MaskSpec::Kind::LmInfinite);
+  EXPECT_EQ(lm.n_global, 4);
+  EXPECT_EQ(lm.local, 16);
+  const auto w = parse_mask("window:8:bidirectional");
+  EXPECT_EQ(w.kind, MaskSpec::Kind::Window);
+  EXPECT_EQ(w.window, 8);
+  EXPECT_EQ(w.direction, -1);
+  const auto p = parse_mask("packed:3,5:bidirectional");
+  EXPECT_EQ(p.kind, MaskSpec::Kind::Bidirectional);
+  EXPECT_EQ(p.packed, (std::vector<int64_t>{3, 5}));
+  for (const char* bad : {"lm-infinite:4", "lm-infinite:-1:4", "window:0", "window:4:sideways", "packed:", "banana"}) {
+    try {
+      parse_mask(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const ps::InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--mask '", 0), 0u) << e.what();
+    }
+  }
+}
