@@ -7,7 +7,8 @@
 #include <random>
 
 #include "app/cli/commands.h"
-#include "models/transformer/presets.h"
+#include "models/open/open_model.h"
+#include "models/transformer/bench_packing.h"
 #include "models/util/error.h"
 
 namespace ps::cli {
@@ -39,15 +40,12 @@ std::vector<std::vector<int32_t>> synthetic_sequences(const BenchForwardArgs& a,
 }
 
 void bench_forward(const BenchForwardArgs& a) {
-  std::shared_ptr<const ps::models::Transformer> model;
-  if (!a.arch_preset.empty())
-    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed,
-                                             at::Device(a.flags.device));
-  else if (!a.model_dir.empty())
-    model = ps::models::Transformer::load(a.model_dir, ps::models::dtype_from_name(a.flags.dtype), at::Device(a.flags.device));
-  else
-    throw ps::InputError("bench forward: give MODEL_DIR or --preset");
-  const auto& arch = model->arch();
+  if (a.arch_preset.empty() == a.model_dir.empty()) throw ps::InputError("bench forward: give MODEL_DIR or --preset");
+  const auto source = a.arch_preset.empty() ? ps::models::ModelSource::directory(a.model_dir)
+                                            : ps::models::ModelSource::named_preset(a.arch_preset, a.seed);
+  const auto opts = a.flags.options();
+  const auto opened = ps::models::open_model(source, opts, opts);
+  const auto& arch = opened.engine->model().arch();
   auto seqs = synthetic_sequences(a, arch.vocab_size);
   int64_t total = 0, longest = 0;
   for (const auto& s : seqs) total += s.size(), longest = std::max<int64_t>(longest, s.size());
@@ -58,26 +56,15 @@ void bench_forward(const BenchForwardArgs& a) {
               static_cast<long long>(longest), a.median_len, static_cast<long long>(a.flags.token_budget));
 
   ps::models::Capture capture;
-  capture.hooks.insert(model->hidden_state_hook(static_cast<int>(arch.n_layers)));
-  double padded_rate = 0;
+  capture.hooks.insert(opened.engine->model().hidden_state_hook(static_cast<int>(arch.n_layers)));
   std::printf("%-10s %12s %10s %12s %10s %9s\n", "packing", "tokens/s", "seconds", "pad-fraction", "forwards",
               "vs-padded");
-  for (const char* mode : {"padded", "sorted", "prepacked"}) {
-    auto flags = a.flags;
-    flags.packing = mode;
-    ps::models::Engine engine(model, flags.options());
-    engine.run({seqs.front()}, capture);  // warm-up: allocator and thread pool
-    ps::models::RunStats best;
-    for (int r = 0; r < a.repeats; ++r) {
-      ps::models::RunStats st;
-      engine.run(seqs, capture, &st);
-      if (r == 0 || st.seconds < best.seconds) best = st;
-    }
-    const double rate = best.real_tokens / best.seconds;
-    if (std::string(mode) == "padded") padded_rate = rate;
-    std::printf("%-10s %12.0f %10.2f %12.3f %10lld %8.2fx\n", mode, rate, best.seconds, best.padding_fraction(),
-                static_cast<long long>(best.forwards), rate / padded_rate);
-  }
+  const auto runs = ps::models::bench_packing(*opened.engine, seqs, capture, opts, a.repeats);
+  const double padded_rate = runs.front().tokens_per_second();
+  for (const auto& r : runs)
+    std::printf("%-10s %12.0f %10.2f %12.3f %10lld %8.2fx\n", ps::models::packing_name(r.packing),
+                r.tokens_per_second(), r.best.seconds, r.best.padding_fraction(), static_cast<long long>(r.best.forwards),
+                r.tokens_per_second() / padded_rate);
 }
 
 }  // namespace

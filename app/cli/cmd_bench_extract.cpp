@@ -10,7 +10,8 @@
 #include "data/corpus/readers.h"
 #include "data/extract/extract.h"
 #include "data/extract/layers.h"
-#include "models/transformer/presets.h"
+#include "models/open/open_model.h"
+#include "models/transformer/bench_packing.h"
 #include "models/util/error.h"
 
 namespace ps::cli {
@@ -25,37 +26,19 @@ struct BenchExtractArgs {
   uint64_t seed = 123;
 };
 
-// Matmul FLOPs per layer: dense 24·d² per slot (QKV 6d², output 2d², MLP 16d²) plus attention 4·d per
-// (query, key) pair the kernel computes. Useful = what each sequence alone needs.
-struct Flops {
-  double computed = 0, useful = 0;
-};
-
-Flops flops(const std::vector<ps::models::PlannedBatch>& plan, const std::vector<int64_t>& lengths, int64_t d) {
-  Flops f;
-  const double dense = 24.0 * d * d, attn = 4.0 * d;
-  for (const auto& b : plan)
-    f.computed += double(b.rows.size()) * (double(b.row_len) * dense + double(b.row_len) * b.row_len * attn);
-  for (int64_t n : lengths) f.useful += double(n) * dense + double(n) * n * attn;
-  return f;
-}
-
 void bench_extract(const BenchExtractArgs& a) {
   namespace ex = ps::extract;
-  std::shared_ptr<const ps::models::Transformer> model;
-  std::string tokenizer = a.tokenizer;
-  if (!a.arch_preset.empty()) {
-    model = ps::models::random_model_preset(a.arch_preset, ps::models::dtype_from_name(a.flags.dtype), a.seed,
-                                             at::Device(a.flags.device));
-    if (tokenizer.empty()) throw ps::InputError("bench extract: --preset needs --tokenizer tokenizer.json");
-  } else if (!a.model_dir.empty()) {
-    model = ps::models::Transformer::load(a.model_dir, ps::models::dtype_from_name(a.flags.dtype), at::Device(a.flags.device));
-    if (tokenizer.empty()) tokenizer = a.model_dir + "/tokenizer.json";
-  } else {
-    throw ps::InputError("bench extract: give MODEL_DIR or --preset");
-  }
-  const auto& arch = model->arch();
-  const auto tk = ps::tok::Tokenizer::from_file(tokenizer);
+  if (a.arch_preset.empty() == a.model_dir.empty()) throw ps::InputError("bench extract: give MODEL_DIR or --preset");
+  if (!a.arch_preset.empty() && a.tokenizer.empty())
+    throw ps::InputError("bench extract: --preset needs --tokenizer tokenizer.json");
+  auto source = a.arch_preset.empty() ? ps::models::ModelSource::directory(a.model_dir)
+                                      : ps::models::ModelSource::named_preset(a.arch_preset, a.seed);
+  source.tokenizer = a.tokenizer;
+  const auto opts = a.flags.options();
+  const auto opened = ps::models::open_model(source, opts, opts);
+  const auto& engine = *opened.engine;
+  const auto& arch = engine.model().arch();
+  const auto& tk = *opened.tokenizer;
 
   // The workload: the first --snippets snippets that extraction keeps, as it prepares them.
   ex::PrepareOptions po;
@@ -90,32 +73,22 @@ void bench_extract(const BenchExtractArgs& a) {
               (long long)a.flags.token_budget, a.layers.c_str());
 
   ps::models::Capture capture;
-  for (int l : ex::parse_layers(a.layers, int(arch.n_layers))) capture.hooks.insert(model->hidden_state_hook(l));
+  for (int l : ex::parse_layers(a.layers, int(arch.n_layers))) capture.hooks.insert(engine.model().hidden_state_hook(l));
   std::printf("\n%-10s %10s %9s %9s %12s %9s\n", "packing", "tokens/s", "seconds", "forwards", "wasted-FLOPs",
               "vs-padded");
-  double padded_rate = 0, prepacked_rate = 0;
-  for (const char* mode : {"padded", "sorted", "prepacked"}) {
-    auto flags = a.flags;
-    flags.packing = mode;
-    ps::models::Engine engine(model, flags.options());
-    engine.run({seqs.front()}, capture);  // warm-up
-    ps::models::RunStats st;
-    engine.run(seqs, capture, &st);
-    const auto plan = ps::models::plan_batches(lengths, flags.options().packing, flags.token_budget, flags.pack_capacity);
-    const Flops f = flops(plan, lengths, arch.d_model);
-    const double rate = double(st.real_tokens) / st.seconds;
-    if (std::string(mode) == "padded") padded_rate = rate;
-    if (std::string(mode) == "prepacked") prepacked_rate = rate;
-    std::printf("%-10s %10.0f %9.2f %9lld %11.1f%% %8.2fx\n", mode, rate, st.seconds, (long long)st.forwards,
-                100.0 * (1.0 - f.useful / f.computed), rate / padded_rate);
-  }
+  const auto runs = ps::models::bench_packing(engine, seqs, capture, opts);
+  const double padded_rate = runs.front().tokens_per_second(), prepacked_rate = runs.back().tokens_per_second();
+  for (const auto& r : runs)
+    std::printf("%-10s %10.0f %9.2f %9lld %11.1f%% %8.2fx\n", ps::models::packing_name(r.packing), r.tokens_per_second(),
+                r.best.seconds, (long long)r.best.forwards, 100.0 * r.flops.wasted_fraction(),
+                r.tokens_per_second() / padded_rate);
 
   // End to end through the real pipeline, prepacked, on the same snippets and engine settings.
-  auto flags = a.flags;
-  flags.packing = "prepacked";
   ex::ExtractOptions o;
-  o.shared_engine = std::make_shared<ps::models::Engine>(model, flags.options());
-  o.tokenizer = tokenizer;
+  o.shared_engine = opened.engine;
+  o.engine = opts;
+  o.engine.packing = ps::models::Packing::Prepacked;
+  o.tokenizer = opened.tokenizer_path;
   o.model_label = "bench";
   o.corpus = a.corpus;
   o.layers = a.layers;

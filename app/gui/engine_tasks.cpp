@@ -7,6 +7,7 @@
 #include "data/extract/extract.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/transformer/engine.h"
+#include "models/open/open_model.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 
@@ -16,11 +17,11 @@ namespace fs = std::filesystem;
 
 void Session::open_model(const std::string& dir, int threads) {
   if (!fs::is_directory(dir)) throw InputError(dir + ": not a model directory");
-  models::EngineOptions o;
+  models::LoadOptions o;
   o.threads = threads;
-  auto engine = models::Engine::open(dir, o);  // throws with the file and field
-  auto tok = std::make_unique<tok::Tokenizer>(tok::Tokenizer::from_file((fs::path(dir) / "tokenizer.json").string()));
-  const auto& a = engine->model().arch();
+  auto opened = models::open_model(models::ModelSource::directory(dir), o);  // throws with the file and field
+  if (!opened.tokenizer) throw InputError(dir + "/tokenizer.json: not found (the explorer needs the tokenizer)");
+  const auto& a = opened.engine->model().arch();
   ModelInfo info;
   info.dir = dir;
   info.model_type = a.model_type;
@@ -29,8 +30,8 @@ void Session::open_model(const std::string& dir, int threads) {
   info.d_model = a.d_model;
   info.causal = a.causal;
   // Replace only once everything loaded: a failed open leaves the previous model in place.
-  engine_ = std::move(engine);
-  tokenizer_ = std::move(tok);
+  engine_ = std::move(opened.engine);
+  tokenizer_ = std::move(opened.tokenizer);
   model_ = info;
 }
 
@@ -42,8 +43,7 @@ std::string run_extract(const Session& session, const ExtractJob& job, TaskConte
   o.layers = job.layers;
   o.attention_layers = job.attention_layers;
   o.limit = job.limit;
-  o.engine = session.engine()->options();
-  o.engine.token_budget = job.token_budget;
+  o.engine.token_budget = job.token_budget;  // the job's own; device and dtype come from the shared Engine
   o.shared_engine = session.engine();
   o.tokenizer = (fs::path(session.model().dir) / "tokenizer.json").string();
   o.model_label = fs::path(session.model().dir).filename().string();

@@ -80,7 +80,7 @@ class Session {
  private:
   ModelInfo model_;
   std::shared_ptr<const models::Engine> engine_;
-  std::unique_ptr<tok::Tokenizer> tokenizer_;
+  std::shared_ptr<const tok::Tokenizer> tokenizer_;
   std::unique_ptr<store::StoreReader> store_;
   std::vector<plot::CsvTable> probe_tables_, id_tables_;
   std::map<std::string, std::shared_ptr<probes::SavedAstProbe>> probes_;

@@ -14,6 +14,7 @@
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"
 #include "models/config/arch.h"
+#include "models/open/open_model.h"
 #include "models/safetensors/safetensors.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -139,31 +140,27 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
     throw InputError("--shard: index must be in [0, N)");
 
   // Settings first (cheap), so bad flags fail before the model loads.
-  const auto tokenizer = tok::Tokenizer::from_file(tokenizer_path);
   const std::string language = opt.language == "auto" ? first_language(opt.corpus) : opt.language;
+  models::ModelSource source = opt.random_weights ? models::ModelSource::random(opt.model_dir, *opt.random_weights)
+                                                  : models::ModelSource::directory(opt.model_dir);
+  source.tokenizer = tokenizer_path;
   std::shared_ptr<const models::Engine> engine = opt.shared_engine;
-  if (!engine && opt.random_weights) {
-    auto arch = models::load_arch(opt.model_dir + "/config.json");
-    auto model = models::Transformer::random_init(arch, *opt.random_weights, models::dtype_from_name(opt.engine.dtype),
-                                                  at::Device(opt.engine.device));
-    engine = std::make_shared<models::Engine>(std::move(model), opt.engine);
-  } else if (!engine) {
-    engine = models::Engine::open(opt.model_dir, opt.engine);
+  std::shared_ptr<const tok::Tokenizer> tokenizer_ptr;
+  if (engine) {
+    tokenizer_ptr = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::from_file(tokenizer_path));
+  } else {
+    auto opened = models::open_model(source, opt.engine, opt.engine);
+    engine = std::move(opened.engine);
+    tokenizer_ptr = std::move(opened.tokenizer);
   }
+  const tok::Tokenizer& tokenizer = *tokenizer_ptr;
   // What actually runs: a shared engine brings its device and dtype; the run settings (budget, packing,
   // mask) are this call's own, so a GUI job's budget is not replaced by whoever made the engine.
   ExtractOptions eff = opt;
   static_cast<models::LoadOptions&>(eff.engine) = engine->options();
   eff.engine.validate();
   const Plan plan = make_plan(eff, engine->model(), language);
-  std::string label = opt.model_label;
-  if (label.empty()) {
-    label = fs::path(opt.model_dir).lexically_normal().filename().string();
-    if ((label.empty() || label == ".") && !opt.model_dir.empty())
-      label = fs::absolute(opt.model_dir).lexically_normal().parent_path().filename().string();
-    if (label.empty()) label = "in-memory";
-    if (opt.random_weights) label += "-random";
-  }
+  const std::string label = opt.model_label.empty() ? models::default_label(source) : opt.model_label;
   const store::Manifest manifest =
       detail::make_manifest(eff, plan,
                             have_engine && opt.model_dir.empty() ? "in-memory:" + sha256_file(tokenizer_path)

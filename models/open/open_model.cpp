@@ -1,0 +1,66 @@
+#include "models/open/open_model.h"
+
+#include <filesystem>
+
+#include "models/config/arch.h"
+#include "models/transformer/presets.h"
+#include "models/util/error.h"
+#include "models/util/files.h"
+
+namespace ps::models {
+
+namespace fs = std::filesystem;
+
+std::string default_label(const ModelSource& source) {
+  if (!source.preset.empty()) return source.preset + "-random";
+  std::string label = fs::path(source.dir).lexically_normal().filename().string();
+  if ((label.empty() || label == ".") && !source.dir.empty())
+    label = fs::absolute(source.dir).lexically_normal().parent_path().filename().string();
+  if (label.empty()) label = "in-memory";
+  if (source.random_seed) label += "-random";
+  return label;
+}
+
+OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const RunOptions& run) {
+  if (!source.preset.empty() && !source.dir.empty())
+    throw InputError("model source: give a directory or a preset, not both");
+  if (source.preset.empty() && source.dir.empty()) throw InputError("model source: give a model directory or a preset");
+  if (!source.preset.empty() && !source.random_seed)
+    throw InputError("model source: preset '" + source.preset + "' has no weights; it needs a random seed");
+
+  OpenedModel out;
+  out.tokenizer_path = !source.tokenizer.empty()            ? source.tokenizer
+                       : !source.dir.empty()                 ? (fs::path(source.dir) / "tokenizer.json").string()
+                                                             : "";
+  // The tokenizer first: cheap, and a broken one should fail before gigabytes of weights load.
+  if (!out.tokenizer_path.empty()) {
+    if (!source.tokenizer.empty() || file_exists(out.tokenizer_path))
+      out.tokenizer = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::from_file(out.tokenizer_path));
+    else
+      out.tokenizer_path.clear();
+  }
+
+  const at::ScalarType dtype = dtype_from_name(load.dtype);
+  const at::Device device = parse_device(load.device);
+  std::shared_ptr<const Transformer> model;
+  if (!source.preset.empty())
+    model = random_model_preset(source.preset, dtype, *source.random_seed, device);
+  else if (source.random_seed)
+    model = Transformer::random_init(load_arch((fs::path(source.dir) / "config.json").string()), *source.random_seed,
+                                     dtype, device);
+  else
+    model = Transformer::load(source.dir, dtype, device);
+
+  if (out.tokenizer && out.tokenizer->vocab_size() > model->arch().vocab_size)
+    throw InputError(out.tokenizer_path + ": " + std::to_string(out.tokenizer->vocab_size()) +
+                     " tokens, but the model's vocab_size is " + std::to_string(model->arch().vocab_size) +
+                     " (ids past it have no embedding row)");
+  EngineOptions eo;
+  static_cast<LoadOptions&>(eo) = load;
+  static_cast<RunOptions&>(eo) = run;
+  out.engine = std::make_shared<Engine>(std::move(model), eo);
+  out.label = default_label(source);
+  return out;
+}
+
+}  // namespace ps::models
