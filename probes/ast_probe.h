@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "probes/dataset.h"
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 #include "probes/tree_decode.h"
 
 namespace ps::probes {

@@ -5,7 +5,7 @@
 
 #include "models/util/error.h"
 #include "probes/linear.h"
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 
 namespace ps::probes {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 
 namespace ps::probes {
 

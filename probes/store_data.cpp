@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "models/util/error.h"
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 
 namespace ps::probes {
 

@@ -6,7 +6,7 @@
 
 #include "models/util/error.h"
 #include "probes/store_data.h"
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 #include "models/util/spec.h"
 
 namespace ps::probes {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "probes/trainer.h"
+#include "probes/fit_loop.h"
 
 namespace ps::probes {
 

@@ -6,7 +6,7 @@
 #include "data/syntax/dcu.h"
 #include "data/syntax/labelled_tree.h"
 #include "data/syntax/parse.h"
-#include "data/syntax/render.h"
+#include "data/syntax/tree_text.h"
 #include "data/syntax/snippets.h"
 #include "models/util/files.h"
 

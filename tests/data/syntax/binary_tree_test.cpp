@@ -4,7 +4,7 @@
 
 #include "data/syntax/binary_tree.h"
 #include "data/syntax/dcu.h"
-#include "data/syntax/render.h"
+#include "data/syntax/tree_text.h"
 
 using namespace ps::syntax;
 

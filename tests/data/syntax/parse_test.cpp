@@ -6,7 +6,7 @@
 #include "data/syntax/comments.h"
 #include "data/syntax/dcu.h"
 #include "data/syntax/labelled_tree.h"
-#include "data/syntax/render.h"
+#include "data/syntax/tree_text.h"
 #include "data/syntax/snippets.h"
 
 using namespace ps::syntax;

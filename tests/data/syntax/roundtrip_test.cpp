@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "data/syntax/dcu.h"
-#include "data/syntax/render.h"
+#include "data/syntax/tree_text.h"
 #include "data/syntax/snippets.h"
 #include "data/syntax/structural.h"
 

@@ -1,5 +1,5 @@
 #pragma once
-// Shared training pieces for all probes, in plain C++: seeded random numbers that do not depend on
+// The pieces of every probe's fitting loop, in plain C++: seeded random numbers that do not depend on
 // the standard library's distributions (so results match across platforms), ReduceLROnPlateau and
 // early stopping with PyTorch's semantics.
 #include <chrono>

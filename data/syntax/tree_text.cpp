@@ -1,4 +1,4 @@
-#include "data/syntax/render.h"
+#include "data/syntax/tree_text.h"
 
 #include <cstdio>
 

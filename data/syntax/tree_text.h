@@ -1,5 +1,5 @@
 #pragma once
-// Text forms for `probescope parse FILE`.
+// Text forms of syntax trees (AST, binary tree, (d,c,u), labelled tree) for `probescope parse FILE`.
 #include <string>
 
 #include "data/syntax/binary_tree.h"
