@@ -52,7 +52,12 @@ void RaggedTable::open_column_impl(const h5::Ctx& c, hid_t file, const std::stri
   Column col;
   col.path = path;
   col.ds = h5::open_dataset(c, file, path);
-  col.type = parse_dtype(h5::attr_str(c, col.ds, "dtype"));
+  const std::string dtype = h5::attr_str(c, col.ds, "dtype");
+  try {
+    col.type = parse_dtype(dtype);
+  } catch (const InputError& e) {  // a damaged dtype attribute: say which file and column
+    throw InputError(where(c.file, path + ": " + e.what()));
+  }
   std::vector<int64_t> s = h5::shape(c, col.ds);
   if (s.empty() || s.size() > 2) throw InputError(where(c.file, path + " has rank " + n2s(int64_t(s.size()))));
   col.width = s.size() == 2 ? s[1] : 0;

@@ -97,6 +97,20 @@ void set_extent(const std::string& file, const std::string& dataset, int64_t row
   EXPECT_GE(H5Dset_extent(o.ds, dims), 0) << dataset;
 }
 
+void set_str_attr(const std::string& file, const std::string& dataset, const std::string& attr, const std::string& value) {
+  Open o(file, dataset);
+  if (H5Aexists(o.ds, attr.c_str()) > 0) EXPECT_GE(H5Adelete(o.ds, attr.c_str()), 0);
+  hid_t st = H5Tcopy(H5T_C_S1);
+  H5Tset_size(st, H5T_VARIABLE);
+  hid_t as = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(o.ds, attr.c_str(), st, as, H5P_DEFAULT, H5P_DEFAULT);
+  const char* text = value.c_str();
+  EXPECT_GE(H5Awrite(a, st, &text), 0);
+  H5Aclose(a);
+  H5Sclose(as);
+  H5Tclose(st);
+}
+
 void replace_wide(const std::string& file, const std::string& dataset, int64_t rows, int64_t width) {
   Open o(file, dataset);
   hid_t st = H5Tcopy(H5T_C_S1);

@@ -19,6 +19,8 @@ int64_t get_i64(const std::string& file, const std::string& dataset, int64_t row
 void set_extent(const std::string& file, const std::string& dataset, int64_t rows);  // dim 0, no data written
 // Replaces `dataset` by an empty-chunked one of shape [rows, width] with the same dtype attribute.
 void replace_wide(const std::string& file, const std::string& dataset, int64_t rows, int64_t width);
+// Rewrites a dataset's variable-length string attribute (e.g. a column's "dtype").
+void set_str_attr(const std::string& file, const std::string& dataset, const std::string& attr, const std::string& value);
 // Deletes every checksum attribute: the file then looks like a store from before checksums were kept.
 void strip_checksums(const std::string& file);
 

@@ -80,6 +80,19 @@ TEST(StoreHostile, ClaimedSamplesBeyondTheDatasets) {
   expect_one_line(open_error(p), p, "committed_samples is 50 but /samples/ids has only 40 rows");
 }
 
+// Found by fuzz_store: a damaged column dtype attribute said only "unknown dtype 'f'", naming no file.
+TEST(StoreHostile, DamagedColumnDtypeNamesTheFileAndColumn) {
+  std::string p = legacy_store(ps::test::scratch_dir());
+  testing::set_str_attr(p, "/tokens/input_ids", "dtype", "f");
+  try {
+    StoreReader r(p);
+    r.verify();
+    FAIL() << "a column with dtype 'f' opened";
+  } catch (const InputError& e) {
+    expect_one_line(e.what(), p, "/tokens/input_ids: unknown dtype 'f'");
+  }
+}
+
 TEST(StoreHostile, SubwordRangeOutsideItsSnippet) {
   std::string p = legacy_store(ps::test::scratch_dir());
   // subword_spans is [W, 2] int64: element 1 of row 0 is its end, as a flat index into a 1-D view.
