@@ -12,6 +12,7 @@
 
 #include "analysis/said/study.h"
 #include "app/cli/commands.h"
+#include "models/open/open_model.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -57,13 +58,14 @@ void run_said(const SaidArgs& a) {
   if (!a.ds.empty()) so.ds = said::parse_ds(a.ds);
   if (!(a.target > 0 && a.target <= 1)) throw InputError("--target: must be in (0, 1]");
 
-  const auto tokenizer = tok::Tokenizer::from_file(a.model_dir + "/tokenizer.json");
-  std::shared_ptr<const models::Transformer> model;
-  if (a.random_init)
-    model = models::Transformer::random_init(models::load_arch(a.model_dir + "/config.json"), a.seed, at::kFloat,
-                                             at::Device(a.device));
-  else
-    model = models::Transformer::load(a.model_dir, at::kFloat, at::Device(a.device));
+  models::LoadOptions load;
+  load.device = a.device;
+  load.threads = a.threads;
+  const auto opened = models::open_model(
+      a.random_init ? models::ModelSource::random(a.model_dir, a.seed) : models::ModelSource::directory(a.model_dir), load);
+  if (!opened.tokenizer) throw InputError(a.model_dir + "/tokenizer.json: not found (said tokenizes the corpus)");
+  const tok::Tokenizer& tokenizer = *opened.tokenizer;
+  const std::shared_ptr<const models::Transformer> model = opened.engine->model_ptr();
 
   said::TaskOptions to;
   to.task = said::task_from_name(a.task);

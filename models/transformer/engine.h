@@ -61,6 +61,7 @@ class Engine {
   static std::shared_ptr<Engine> open(const std::string& model_dir, EngineOptions options);
 
   const Transformer& model() const { return *model_; }
+  std::shared_ptr<const Transformer> model_ptr() const { return model_; }  // for trainers that share the weights
   const EngineOptions& options() const { return options_; }
   at::Device device() const { return device_; }
 
