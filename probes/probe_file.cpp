@@ -100,13 +100,6 @@ ProbeFile read_probe_file(const std::string& path) {
   return f;
 }
 
-std::string probe_file_format(const std::string& path) {
-  const ProbeFile f = read_probe_file(path);
-  const auto it = f.meta.find("ps.format");
-  if (it == f.meta.end()) throw InputError(where(path, "not a probe file (no ps.format in its metadata)"));
-  return it->second;
-}
-
 std::map<std::string, std::string> user_metadata(const std::map<std::string, std::string>& meta) {
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : meta)

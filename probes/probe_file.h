@@ -26,9 +26,6 @@ void write_probe_file(const std::string& path, const ProbeFile& f);
 // Throws InputError("path: problem") on anything malformed: header, dtype, shapes, offsets.
 ProbeFile read_probe_file(const std::string& path);
 
-// The "ps.format" of a probe file ("ast-probe/1", "structural-probe/1", "linear-probe/1").
-std::string probe_file_format(const std::string& path);
-
 // The user's part of a file's metadata (keys not starting with "ps.").
 std::map<std::string, std::string> user_metadata(const std::map<std::string, std::string>& meta);
 // Throws InputError when user metadata uses a reserved "ps." key.

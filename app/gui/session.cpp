@@ -54,11 +54,6 @@ std::string Session::add_results(const std::string& csv_path) {
   throw InputError(csv_path + ": not an AST-Probe results.csv (f1_macro, layer, k) nor an id.csv (layer, estimator, id)");
 }
 
-void Session::clear_results() {
-  probe_tables_.clear();
-  id_tables_.clear();
-}
-
 std::vector<ProbeRow> Session::probe_rows() const {
   std::vector<ProbeRow> out;
   const std::string label = store_label();

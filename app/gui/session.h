@@ -50,7 +50,6 @@ class Session {
   void open_store(const std::string& path);
   // A probe results.csv (column f1_macro) or an id.csv (columns estimator, id); returns "probe" or "id".
   std::string add_results(const std::string& csv_path);
-  void clear_results();
 
   bool has_model() const { return engine_ != nullptr; }
   bool has_store() const { return store_ != nullptr; }

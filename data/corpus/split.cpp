@@ -8,12 +8,6 @@
 
 namespace ps::corpus {
 
-int split_index(const std::string& name) {
-  for (int i = 0; i < 3; ++i)
-    if (name == kSplitNames[i]) return i;
-  throw InputError("split: unknown split '" + name + "' (expected train, valid or test)");
-}
-
 std::array<double, 3> parse_fractions(const std::string& text) {
   std::array<double, 3> f{};
   const std::vector<double> v = spec::number_list(text, "--split");

@@ -8,7 +8,6 @@
 namespace ps::corpus {
 
 inline const char* const kSplitNames[3] = {"train", "valid", "test"};
-int split_index(const std::string& name);  // "train"/"valid"/"test" -> 0/1/2; throws InputError otherwise
 
 enum class SplitKey { Content, Id };
 

@@ -141,19 +141,6 @@ int64_t attr_i64(const Ctx& c, hid_t obj, const std::string& name) {
 }
 
 namespace {
-herr_t attr_name_cb(hid_t, const char* name, const H5A_info_t*, void* data) {
-  static_cast<std::vector<std::string>*>(data)->push_back(name);
-  return 0;
-}
-}  // namespace
-
-std::vector<std::string> attr_names(const Ctx& c, hid_t obj) {
-  std::vector<std::string> out;
-  if (H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, nullptr, attr_name_cb, &out) < 0) c.bad_input("attributes");
-  return out;
-}
-
-namespace {
 Handle make_lcpl(const Ctx& c) {
   Handle lcpl(c.check(H5Pcreate(H5P_LINK_CREATE), "property list"));
   H5Pset_create_intermediate_group(lcpl, 1);

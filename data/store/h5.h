@@ -63,7 +63,6 @@ void set_attr(const Ctx& c, hid_t obj, const std::string& name, const std::strin
 void set_attr(const Ctx& c, hid_t obj, const std::string& name, int64_t value);
 std::string attr_str(const Ctx& c, hid_t obj, const std::string& name);
 int64_t attr_i64(const Ctx& c, hid_t obj, const std::string& name);
-std::vector<std::string> attr_names(const Ctx& c, hid_t obj);
 
 struct DatasetOptions {
   int64_t chunk_rows = 1024;

@@ -36,8 +36,6 @@ char32_t utf8_decode(const std::string& s, size_t i, size_t* len) {
   return 0xFFFD;
 }
 
-size_t utf8_len(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
-
 void utf8_append(std::string& out, char32_t c) {
   if (c < 0x80) {
     out += char(c);

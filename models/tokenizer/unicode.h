@@ -13,7 +13,6 @@ namespace ps::tok {
 // U+FFFD with len 1 (tokenizer input is expected to be valid UTF-8; encode() validates first).
 char32_t utf8_decode(const std::string& s, size_t i, size_t* len);
 void utf8_append(std::string& out, char32_t c);
-size_t utf8_len(char32_t c);
 bool utf8_valid(const std::string& s, size_t* bad_offset);
 std::vector<char32_t> utf8_chars(const std::string& s);
 

@@ -1,5 +1,5 @@
 // libFuzzer target: probe files (probes/*.safetensors: F32 tensors + string __metadata__) through the
-// probes library's loaders: probe_file_format, load_ast_probe, load_structural_probe, load_linear_probe.
+// probes library's loaders: read_probe_file, load_ast_probe, load_structural_probe, load_linear_probe.
 // Seeds are real probe files written by the save_* functions: run the binary with
 // PS_FUZZ_WRITE_SEEDS=<dir> and it writes them there and exits (script/fuzz does this).
 // Contract: a probe whose parameter sizes match its shape and vocabularies, or a one-line ps::InputError
@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const ProbeFile f = read_probe_file(path);
     for (const auto& [name, t] : f.tensors) check(t.numel() == int64_t(t.data.size()) && !t.shape.empty(), "tensor size");
-    format = probe_file_format(path);
+    if (const auto it = f.meta.find("ps.format"); it != f.meta.end()) format = it->second;  // picks the loader
   } catch (const ps::InputError& e) {
     ps::fuzz::check_error(e, path);
     return 0;
