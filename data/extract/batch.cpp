@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "data/extract/pipeline.h"
+#include "data/extract/detail/pipeline.h"
 #include "models/util/error.h"
 
 namespace ps::extract::detail {

@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "data/corpus/readers.h"
-#include "data/extract/bounded_queue.h"
-#include "data/extract/pipeline.h"
+#include "data/extract/detail/bounded_queue.h"
+#include "data/extract/detail/pipeline.h"
 #include "data/store/reader.h"
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "data/extract/pipeline.h"
+#include "data/extract/detail/pipeline.h"
 #include "models/util/error.h"
 #include "models/util/sha256.h"
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "data/store/journal.h"
-#include "data/store/reader_impl.h"
+#include "data/store/detail/reader_impl.h"
 
 namespace ps::store {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "data/store/reader_impl.h"
+#include "data/store/detail/reader_impl.h"
 
 namespace ps::store {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "data/store/writer_impl.h"
+#include "data/store/detail/writer_impl.h"
 #include "models/util/error.h"
 
 namespace ps::store {

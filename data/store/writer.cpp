@@ -7,7 +7,7 @@
 #include "data/store/h5.h"
 #include "data/store/layout.h"
 #include "data/store/ragged.h"
-#include "data/store/writer_impl.h"
+#include "data/store/detail/writer_impl.h"
 #include "models/util/error.h"
 
 namespace ps::store {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "data/store/writer_impl.h"
+#include "data/store/detail/writer_impl.h"
 #include "models/util/error.h"
 
 namespace ps::store {

@@ -1,4 +1,4 @@
-#include "models/tokenizer/added_vocab.h"
+#include "models/tokenizer/detail/added_vocab.h"
 
 #include "models/tokenizer/unicode.h"
 

@@ -8,7 +8,7 @@
 
 #include "models/tokenizer/components.h"
 #include "models/tokenizer/unicode.h"
-#include "models/tokenizer/vocab.h"
+#include "models/tokenizer/detail/vocab.h"
 
 namespace ps::tok {
 namespace {

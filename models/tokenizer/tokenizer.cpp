@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/tokenizer/added_vocab.h"
+#include "models/tokenizer/detail/added_vocab.h"
 #include "models/tokenizer/components.h"
 #include "models/tokenizer/unicode.h"
 #include "models/util/error.h"

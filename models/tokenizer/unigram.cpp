@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "models/tokenizer/unicode.h"
-#include "models/tokenizer/vocab.h"
+#include "models/tokenizer/detail/vocab.h"
 #include "models/util/error.h"
 
 namespace ps::tok {

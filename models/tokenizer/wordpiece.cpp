@@ -1,7 +1,7 @@
 // WordPiece (BERT): greedy longest-match-first over the word, continuation pieces carry the prefix
 // ("##"); a word with any unmatchable rest, or longer than max_input_chars_per_word chars, is one unk.
 #include "models/tokenizer/unicode.h"
-#include "models/tokenizer/vocab.h"
+#include "models/tokenizer/detail/vocab.h"
 
 namespace ps::tok {
 namespace {

@@ -1,4 +1,4 @@
-#include "models/transformer/rotary.h"
+#include "models/transformer/detail/rotary.h"
 
 #include <ATen/ATen.h>
 

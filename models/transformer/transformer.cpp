@@ -8,7 +8,7 @@
 #include <limits>
 #include <optional>
 
-#include "models/transformer/rotary.h"
+#include "models/transformer/detail/rotary.h"
 #include "models/util/error.h"
 #include "models/util/spec.h"
 
