@@ -1,5 +1,6 @@
 #include "data/syntax/tree_text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace ps::syntax {
@@ -29,63 +30,59 @@ namespace {
 std::string token_text(const std::vector<std::string>& tokens, int i) {
   return i < static_cast<int>(tokens.size()) ? quote(tokens[i]) : std::to_string(i);
 }
-}  // namespace
 
-std::string render_ast(const SyntaxTree& tree, const std::string& code) {
+// An indented s-expression, one node a line and ")" after a node's last child. `line(node, out)`
+// appends the node's own text and returns its children (none for a leaf): both tree types share the walk.
+template <class Line>
+std::string indented(int root, Line&& line) {
   std::string out;
-  if (tree.root < 0) return out;
-  // (node, depth, closing?) — closing entries emit ")" after a node's children.
+  if (root < 0) return out;
   struct Item { int node, depth; bool close; };
-  std::vector<Item> stack{{tree.root, 0, false}};
+  std::vector<Item> stack{{root, 0, false}};
   while (!stack.empty()) {
-    Item it = stack.back();
+    const Item it = stack.back();
     stack.pop_back();
     if (it.close) {
       out += ")";
       continue;
     }
-    const SyntaxNode& n = tree.nodes[it.node];
-    if (it.node != tree.root) out += "\n";
+    if (it.node != root) out += "\n";
     out += std::string(2 * it.depth, ' ');
-    if (n.children.empty()) {
-      std::string text = code.substr(std::min<size_t>(n.start_byte, code.size()),
-                                     n.end_byte > n.start_byte ? n.end_byte - n.start_byte : 0);
-      out += n.named ? n.type + " " + quote(text) : quote(text);
-      continue;
-    }
-    out += "(" + n.type;
+    const std::vector<int> children = line(it.node, out);
+    if (children.empty()) continue;
     stack.push_back({it.node, it.depth, true});
-    for (auto c = n.children.rbegin(); c != n.children.rend(); ++c) stack.push_back({*c, it.depth + 1, false});
+    for (auto c = children.rbegin(); c != children.rend(); ++c) stack.push_back({*c, it.depth + 1, false});
   }
   return out + "\n";
 }
 
-std::string render_binary(const BinaryTree& tree, const std::vector<std::string>& tokens) {
-  std::string out;
-  if (tree.root < 0) return out;
-  struct Item { int node, depth; bool close; };
-  std::vector<Item> stack{{tree.root, 0, false}};
-  while (!stack.empty()) {
-    Item it = stack.back();
-    stack.pop_back();
-    if (it.close) {
-      out += ")";
-      continue;
+}  // namespace
+
+std::string render_ast(const SyntaxTree& tree, const std::string& code) {
+  return indented(tree.root, [&](int node, std::string& out) -> std::vector<int> {
+    const SyntaxNode& n = tree.nodes[node];
+    if (n.children.empty()) {
+      std::string text = code.substr(std::min<size_t>(n.start_byte, code.size()),
+                                     n.end_byte > n.start_byte ? n.end_byte - n.start_byte : 0);
+      out += n.named ? n.type + " " + quote(text) : quote(text);
+      return {};
     }
-    const BinaryNode& n = tree.nodes[it.node];
-    if (it.node != tree.root) out += "\n";
-    out += std::string(2 * it.depth, ' ');
+    out += "(" + n.type;
+    return n.children;
+  });
+}
+
+std::string render_binary(const BinaryTree& tree, const std::vector<std::string>& tokens) {
+  return indented(tree.root, [&](int node, std::string& out) -> std::vector<int> {
+    const BinaryNode& n = tree.nodes[node];
     if (n.token >= 0) {
       out += token_text(tokens, n.token);
       if (n.unary != kEmpty) out += " [" + n.unary + "]";
-      continue;
+      return {};
     }
     out += "(" + n.label;
-    stack.push_back({it.node, it.depth, true});
-    stack.push_back({n.right, it.depth + 1, false});
-    stack.push_back({n.left, it.depth + 1, false});
-  }
-  return out + "\n";
+    return {n.left, n.right};
+  });
 }
 
 std::string render_dcu(const Dcu& dcu, const std::vector<std::string>& tokens) {
