@@ -35,7 +35,8 @@ std::vector<std::string> probe_groups(const plot::CsvTable& t, bool with_k) {
 
 }  // namespace
 
-CurvesPanel::CurvesPanel(Session& session, QWidget* parent) : QWidget(parent), s_(session) {
+CurvesPanel::CurvesPanel(Session& session, Selection& selection, QWidget* parent)
+    : QWidget(parent), s_(session), sel_(selection) {
   tabs_ = new QTabWidget;
   const char* names[] = {"F1 by layer", "F1 by k", "Intrinsic dimension by layer"};
   for (int i = 0; i < 3; ++i) panels_[i] = new FigurePanel;
@@ -63,7 +64,11 @@ CurvesPanel::CurvesPanel(Session& session, QWidget* parent) : QWidget(parent), s
   });
   for (int i : {0, 2})
     connect(panels_[i]->view(), &FigureView::pointClicked, this,
-            [this](int, int, double x, double) { Q_EMIT layerClicked(int(x)); });
+            [this](int, int, double x, double) {
+              sel_.setLayer(int(x));
+              Q_EMIT layerClicked(int(x));
+            });
+  connect(&sel_, &Selection::layerChanged, this, &CurvesPanel::update_f1_by_k);
   auto* v = new QVBoxLayout(this);
   v->setContentsMargins(0, 0, 0, 0);
   v->addWidget(tabs_);
@@ -96,11 +101,10 @@ void CurvesPanel::refresh_estimators() {
   estimators_->setCurrentIndex(i >= 0 ? i : 0);
 }
 
-void CurvesPanel::setLayer(int layer) {
-  layer_ = layer;
+void CurvesPanel::update_f1_by_k() {
   const auto p = f1_by_k();
   panels_[1]->view()->setFigure(p ? std::optional<plot::FigureSpec>(*p) : std::nullopt,
-                                QString("No AST-Probe results at layer %1.").arg(layer));
+                                QString("No AST-Probe results at layer %1.").arg(sel_.layer()));
 }
 
 void CurvesPanel::reload() {
@@ -109,7 +113,7 @@ void CurvesPanel::reload() {
   };
   try {
     show(panels_[0], f1_by_layer(), "Open AST-Probe results (results.csv from probescope probe ast or Run ▸ Fit AST-Probes).");
-    setLayer(layer_);
+    update_f1_by_k();
     refresh_estimators();
     show(panels_[2], id_by_layer(), "Open an id.csv (probescope id, or Run ▸ Intrinsic dimension).");
   } catch (const std::exception& e) {
@@ -137,10 +141,11 @@ std::optional<plot::LinePlot> CurvesPanel::f1_by_k() const {
   q.x = "k";
   q.y = "f1_macro";
   q.group = probe_groups(t, false);
-  q.where = {{"layer", std::to_string(layer_)}};
+  const std::string layer = std::to_string(sel_.layer());
+  q.where = {{"layer", layer}};
   auto p = plot::lines_from_table(t, q);
   if (p.series.empty()) return std::nullopt;
-  p.title = "AST-Probe F1 by k, layer " + std::to_string(layer_);
+  p.title = "AST-Probe F1 by k, layer " + layer;
   p.x.log = true;
   p.y.label = "F1 (macro, test)";
   return p;

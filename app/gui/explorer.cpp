@@ -22,7 +22,8 @@ namespace {
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 }  // namespace
 
-LayerExplorer::LayerExplorer(Session& session, QWidget* parent) : QWidget(parent), s_(session) {
+LayerExplorer::LayerExplorer(Session& session, Selection& selection, QWidget* parent)
+    : QWidget(parent), s_(session), sel_(selection) {
   snippet_ = new QSpinBox;
   snippet_id_ = new QLabel;
   layer_label_ = new QLabel("layer –");
@@ -76,19 +77,18 @@ LayerExplorer::LayerExplorer(Session& session, QWidget* parent) : QWidget(parent
   v->addLayout(top);
   v->addWidget(tabs_, 1);
 
-  connect(slider_, &QSlider::valueChanged, this, [this](int L) {
-    if (updating_) return;
-    update_all();
-    Q_EMIT layerChanged(L);
+  // The widgets write the selection; its signals redraw this panel and the others.
+  connect(slider_, &QSlider::valueChanged, this, [this](int L) { if (!updating_) sel_.setLayer(L); });
+  connect(snippet_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int i) { if (!updating_) sel_.setSnippet(i); });
+  connect(k_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+    if (!updating_ && k_->currentData().isValid()) sel_.setK(k_->currentData().toInt());
   });
-  connect(snippet_, qOverload<int>(&QSpinBox::valueChanged), this, [this](int i) {
-    if (updating_) return;
-    update_all();
-    Q_EMIT snippetChanged(i);
-  });
-  connect(k_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { if (!updating_) update_trees(); });
-  connect(head_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { if (!updating_) update_attention(); });
+  connect(head_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int i) { if (i >= 0) sel_.setHead(i - 1); });
   connect(mode_, &QComboBox::currentTextChanged, this, [this] { if (!updating_) update_mask(); });
+  connect(&sel_, &Selection::layerChanged, this, &LayerExplorer::follow_layer);
+  connect(&sel_, &Selection::snippetChanged, this, &LayerExplorer::follow_snippet);
+  connect(&sel_, &Selection::kChanged, this, &LayerExplorer::follow_k);
+  connect(&sel_, &Selection::headChanged, this, [this] { if (!updating_) update_attention(); });
   reload();
 }
 
@@ -98,21 +98,39 @@ void LayerExplorer::reload() {
   slider_->setEnabled(!layers.empty());
   slider_->setRange(layers.empty() ? 0 : layers.front(), layers.empty() ? 0 : layers.back());
   snippet_->setRange(0, s_.has_store() ? int(s_.store()->num_samples() - 1) : 0);
-  const int keep_k = k_->currentData().isValid() ? k_->currentData().toInt() : 0;
   k_->clear();
   for (int k : s_.probe_ks()) k_->addItem(QString::number(k), k);
-  const int ki = k_->findData(keep_k);
-  k_->setCurrentIndex(ki >= 0 ? ki : k_->count() - 1);  // default: the largest k
   if (s_.has_model() && s_.model().causal == false && mode_->currentText() == "causal") mode_->setCurrentIndex(1);
+  follow_layer(sel_.layer());
+  follow_snippet(sel_.snippet());
+  follow_k(sel_.k());
   updating_ = false;
   update_all();
 }
 
-int LayerExplorer::layer() const { return slider_->value(); }
-int64_t LayerExplorer::snippet() const { return snippet_->value(); }
-void LayerExplorer::setLayer(int layer) { slider_->setValue(layer); }
-void LayerExplorer::setSnippet(int64_t index) { snippet_->setValue(int(index)); }
-void LayerExplorer::setHead(int head) { head_->setCurrentIndex(std::clamp(head + 1, 0, std::max(0, head_->count() - 1))); }
+void LayerExplorer::follow_layer(int layer) {
+  const QSignalBlocker block(slider_);
+  slider_->setValue(layer);
+  // Without a store the curves may still pick any layer; with one, only the layers it holds.
+  if (s_.has_store() && slider_->value() != layer) return sel_.setLayer(slider_->value());
+  if (!updating_) update_all();
+}
+
+void LayerExplorer::follow_snippet(int64_t snippet) {
+  const QSignalBlocker block(snippet_);
+  snippet_->setValue(int(snippet));
+  if (s_.has_store() && snippet_->value() != snippet) return sel_.setSnippet(snippet_->value());
+  if (!updating_) update_all();
+}
+
+void LayerExplorer::follow_k(int k) {
+  const int i = k_->findData(k);
+  if (i < 0 && k_->count() > 0) return sel_.setK(k_->itemData(k_->count() - 1).toInt());  // default: the largest k
+  const QSignalBlocker block(k_);
+  k_->setCurrentIndex(i);
+  if (!updating_) update_trees();
+}
+
 void LayerExplorer::setMaskMode(const QString& mode) { mode_->setCurrentText(mode); }
 void LayerExplorer::setTab(int index) { tabs_->setCurrentIndex(index); }
 
@@ -142,8 +160,7 @@ std::optional<std::vector<std::string>> LayerExplorer::word_texts() const {
 void LayerExplorer::update_trees() {
   probe_.reset();
   if (!s_.has_store()) return trees_->view()->setFigure(std::nullopt, "Open an activation store (File ▸ Open store).");
-  const int k = k_->currentData().isValid() ? k_->currentData().toInt() : 0;
-  const auto row = s_.probe_row(layer(), k);
+  const auto row = s_.probe_row(layer(), sel_.k());
   if (!row) {
     f1_->setText(QString("layer %1: no AST-Probe fitted").arg(layer()));
     return trees_->view()->setFigure(
@@ -183,17 +200,19 @@ void LayerExplorer::update_attention() {
                                              "--attention-layers).").arg(layer()));
   try {
     const auto p = plot::load_attention(*s_.store(), snippet(), layer());
-    if (head_->count() != p.heads + 1) {
-      updating_ = true;
-      const int keep = head_->currentIndex();
-      head_->clear();
-      head_->addItem("mean of heads");
-      for (int h = 0; h < p.heads; ++h) head_->addItem(QString("head %1").arg(h));
-      head_->setCurrentIndex(std::clamp(keep, 0, int(p.heads)));
-      updating_ = false;
+    const int head = std::clamp(sel_.head(), -1, int(p.heads) - 1);
+    {
+      const QSignalBlocker block(head_);
+      if (head_->count() != p.heads + 1) {
+        head_->clear();
+        head_->addItem("mean of heads");
+        for (int h = 0; h < p.heads; ++h) head_->addItem(QString("head %1").arg(h));
+      }
+      head_->setCurrentIndex(head + 1);
     }
+    if (head != sel_.head()) return sel_.setHead(head);  // one this model has; redraws through headChanged
     const auto labels = plot::token_labels(s_.store()->tokens(snippet()).input_ids, s_.tokenizer());
-    auto h = plot::attention_heatmap(p, head_->currentIndex() - 1, labels);
+    auto h = plot::attention_heatmap(p, head, labels);
     h.title = s_.store()->id(snippet()) + ": " + h.title;
     attention_->view()->setFigure(std::move(h));
   } catch (const std::exception& e) {

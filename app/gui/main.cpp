@@ -43,10 +43,10 @@ int main(int argc, char** argv) {
   if (cli.isSet(model)) ok &= w.openModel(cli.value(model));
   if (cli.isSet(store)) ok &= w.openStore(cli.value(store));
   for (const QString& r : cli.values(results)) ok &= w.openResults(r);
-  if (cli.isSet(snippet)) w.explorer()->setSnippet(cli.value(snippet).toLongLong());
-  if (cli.isSet(layer)) w.explorer()->setLayer(cli.value(layer).toInt());
+  if (cli.isSet(snippet)) w.selection().setSnippet(cli.value(snippet).toLongLong());
+  if (cli.isSet(layer)) w.selection().setLayer(cli.value(layer).toInt());
   if (cli.isSet(word) && w.session().has_store()) {
-    const auto spans = w.session().store()->words(w.explorer()->snippet()).spans;
+    const auto spans = w.session().store()->words(w.selection().snippet()).spans;
     const auto i = size_t(cli.value(word).toLongLong());
     if (i < spans.size()) w.snippetView()->showPosition(w.snippetView()->charPosition(spans[i].begin));
   }

@@ -21,9 +21,9 @@
 namespace ps::gui {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-  snippet_ = new SnippetView(session_);
-  explorer_ = new LayerExplorer(session_);
-  curves_ = new CurvesPanel(session_);
+  snippet_ = new SnippetView(session_, selection_);
+  explorer_ = new LayerExplorer(session_, selection_);
+  curves_ = new CurvesPanel(session_, selection_);
   pages_ = new QTabWidget;
   pages_->addTab(explorer_, "Layer explorer");
   pages_->addTab(curves_, "Curves");
@@ -66,13 +66,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     Q_EMIT taskFinished(ok, cancelled, msg);
   });
 
-  // The panels talk through the window: explorer layer <-> curves, snippet -> source view.
-  connect(explorer_, &LayerExplorer::layerChanged, curves_, &CurvesPanel::setLayer);
-  connect(explorer_, &LayerExplorer::snippetChanged, snippet_, [this](qint64 i) { snippet_->setSnippet(i); });
-  connect(curves_, &CurvesPanel::layerClicked, this, [this](int layer) {
-    explorer_->setLayer(layer);
-    showPage(0);
-  });
+  // The panels follow the selection themselves; a layer picked on a curve is looked at in the explorer.
+  connect(curves_, &CurvesPanel::layerClicked, this, [this] { showPage(0); });
   build_menus();
   update_title();
   resize(1400, 860);
@@ -145,10 +140,9 @@ void MainWindow::report(const QString& what, const QString& reason) {
 }
 
 void MainWindow::refresh() {
-  explorer_->reload();
+  explorer_->reload();  // first: it fits the selection to the store
   curves_->reload();
-  curves_->setLayer(explorer_->layer());
-  snippet_->setSnippet(explorer_->snippet());
+  snippet_->reload();
   update_title();
 }
 

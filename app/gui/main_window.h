@@ -1,13 +1,15 @@
 #pragma once
 // The probescope-gui window: snippet view on the left, layer explorer and curves on the right, a
-// status bar with the background task's progress bar and Cancel button. The public methods are what
-// the menus call; tests and --screenshot call them directly.
+// status bar with the background task's progress bar and Cancel button. The panels share one Selection
+// (snippet, layer, k, head). The public methods are what the menus call; tests and --screenshot call
+// them directly.
 #include <QMainWindow>
 #include <QStringList>
 #include <functional>
 #include <string>
 
 #include "app/gui/jobs.h"
+#include "app/gui/selection.h"
 #include "app/gui/session.h"
 #include "app/gui/task_runner.h"
 
@@ -56,6 +58,7 @@ class MainWindow : public QMainWindow {
   QStringList recentFiles() const;
 
   Session& session() { return session_; }
+  Selection& selection() { return selection_; }
   TaskRunner& runner() { return runner_; }
   LayerExplorer* explorer() const { return explorer_; }
   CurvesPanel* curves() const { return curves_; }
@@ -86,6 +89,7 @@ class MainWindow : public QMainWindow {
   void ask_ast_sweep();
 
   Session session_;
+  Selection selection_;
   TaskRunner runner_;
   SnippetView* snippet_;
   LayerExplorer* explorer_;

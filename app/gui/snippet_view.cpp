@@ -64,7 +64,8 @@ QString esc(const std::string& s) { return QString::fromStdString(s).toHtmlEscap
 
 }  // namespace
 
-SnippetView::SnippetView(Session& session, QWidget* parent) : QWidget(parent), s_(session) {
+SnippetView::SnippetView(Session& session, Selection& selection, QWidget* parent)
+    : QWidget(parent), s_(session), sel_(selection) {
   edit_ = new QPlainTextEdit;
   edit_->setReadOnly(true);
   edit_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -83,10 +84,12 @@ SnippetView::SnippetView(Session& session, QWidget* parent) : QWidget(parent), s
   connect(edit_, &QPlainTextEdit::cursorPositionChanged, this, [this] {
     if (!updating_) showPosition(edit_->textCursor().position());
   });
+  connect(&sel_, &Selection::snippetChanged, this, &SnippetView::reload);
 }
 
-void SnippetView::setSnippet(int64_t index) {
+void SnippetView::reload() {
   updating_ = true;
+  const int64_t index = sel_.snippet();
   snippet_ = index;
   code_.clear();
   tree_ = {};

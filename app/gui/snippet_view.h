@@ -1,6 +1,6 @@
 #pragma once
-// The snippet's source with syntax colours from its Tree-sitter parse (data/syntax), and, for the
-// position clicked, the word (code token) there, its subwords (ids and text from the store's /tokens
+// The selected snippet's source with syntax colours from its Tree-sitter parse (data/syntax), and, for
+// the position clicked, the word (code token) there, its subwords (ids and text from the store's /tokens
 // and char_spans) and the AST path from the root to its leaf.
 #include <QStringList>
 #include <QSyntaxHighlighter>
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "app/gui/selection.h"
 #include "app/gui/session.h"
 #include "data/syntax/parse.h"
 
@@ -40,8 +41,8 @@ std::string token_class(const syntax::SyntaxTree& tree, int node, const std::str
 class SnippetView : public QWidget {
   Q_OBJECT
  public:
-  SnippetView(Session& session, QWidget* parent = nullptr);
-  void setSnippet(int64_t index);  // reloads text and colours
+  SnippetView(Session& session, Selection& selection, QWidget* parent = nullptr);
+  void reload();  // text and colours of the selected snippet (it follows the selection by itself)
   // Shows the word, subwords and AST path at a character position of the text (what a click does).
   void showPosition(int char_pos);
   // The character position where byte offset `byte` of the snippet starts (tests click words with it).
@@ -52,6 +53,7 @@ class SnippetView : public QWidget {
 
  private:
   Session& s_;
+  Selection& sel_;
   QPlainTextEdit* edit_;
   QTextBrowser* info_;
   TreeSitterHighlighter* hl_;
