@@ -1,29 +1,22 @@
 #include "probes/optim.h"
 
 #include <ATen/Parallel.h>
-#include <torch/optim/adam.h>
 
 #include <cstring>
 
 namespace ps::probes {
 
-struct Adam::Impl {
-  torch::optim::Adam opt;
-  Impl(std::vector<at::Tensor> params, double lr, double wd)
-      : opt(std::move(params), torch::optim::AdamOptions(lr).weight_decay(wd)) {}
-};
+namespace {
+std::vector<optim::AdamParam> unnamed(std::vector<at::Tensor> params) {
+  std::vector<optim::AdamParam> out;
+  for (auto& p : params) out.push_back({"", std::move(p), 1.0, true});
+  return out;
+}
+}  // namespace
 
 Adam::Adam(std::vector<at::Tensor> params, double lr, double weight_decay)
-    : impl_(std::make_unique<Impl>(std::move(params), lr, weight_decay)) {}
-Adam::~Adam() = default;
-
-void Adam::zero_grad() { impl_->opt.zero_grad(); }
-void Adam::step() { impl_->opt.step(); }
-
-void Adam::set_lr(double lr) {
-  for (auto& group : impl_->opt.param_groups())
-    static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-}
+    : adam_(unnamed(std::move(params)), optim::AdamOptions{0.9, 0.999, 1e-8, weight_decay, optim::Decay::l2, false}),
+      lr_(lr) {}
 
 void apply_threads(int threads) {
   if (threads > 0) at::set_num_threads(threads);

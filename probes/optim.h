@@ -1,24 +1,24 @@
 #pragma once
-// Internal (included by probe .cpp files only): torch::optim::Adam behind an ATen-only interface, so
-// a single translation unit pays for the torch/optim headers.
+// Internal (included by probe .cpp files only): the probes' Adam, i.e. the shared Adam (models/optim/adam.h)
+// with torch::optim::Adam's defaults and its L2 weight decay, so probe results stay what they were.
 #include <ATen/ATen.h>
 
-#include <memory>
 #include <vector>
+
+#include "models/optim/adam.h"
 
 namespace ps::probes {
 
 class Adam {
  public:
   Adam(std::vector<at::Tensor> params, double lr, double weight_decay = 0);
-  ~Adam();
-  void zero_grad();
-  void step();
-  void set_lr(double lr);
+  void zero_grad() { adam_.zero_grad(); }
+  void step() { adam_.step(lr_); }
+  void set_lr(double lr) { lr_ = lr; }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  optim::Adam adam_;
+  double lr_;
 };
 
 // Applies a thread count (> 0) to ATen's intra-op pool; 0 leaves the current setting.

@@ -2,9 +2,7 @@
 #include "probes/show.h"
 
 #include <limits>
-#include <fstream>
 
-#include <nlohmann/json.hpp>
 
 #include "models/util/error.h"
 #include "models/util/spec.h"
@@ -115,26 +113,6 @@ std::vector<std::string> word_texts(const std::string& code, const std::vector<s
     out.push_back(code.substr(static_cast<size_t>(s.begin), static_cast<size_t>(s.end - s.begin)));
   }
   return out;
-}
-
-std::string corpus_code(const std::string& path, const std::string& id) {
-  std::ifstream f(path);
-  if (!f) throw InputError(where(path, "cannot open"));
-  // Skip lines without the id's text before parsing, unless JSON could have escaped it.
-  bool filter = true;
-  for (unsigned char ch : id) filter = filter && ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\' && ch != '/';
-  std::string line;
-  for (int64_t lineno = 1; std::getline(f, line); ++lineno) {
-    if (filter && line.find(id) == std::string::npos) continue;
-    try {
-      const nlohmann::json j = nlohmann::json::parse(line);
-      if (j.is_object() && j.contains("id") && j["id"].is_string() && j["id"] == id)
-        return j.contains("code") ? j["code"].get<std::string>() : j.at("original_string").get<std::string>();
-    } catch (const nlohmann::json::exception& e) {
-      throw InputError(where(path, "line " + std::to_string(lineno) + ": " + e.what()));
-    }
-  }
-  throw InputError(where(path, "no record with id '" + id + "'"));
 }
 
 }  // namespace ps::probes

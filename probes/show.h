@@ -39,8 +39,6 @@ std::string to_indented(const DecodedTree& tree, const std::vector<std::string>&
 // Word texts: code[begin:end) for every word span of the snippet (byte offsets, store.md).
 std::vector<std::string> word_texts(const std::string& code, const std::vector<store::Span>& spans);
 
-// The "code" of the record whose "id" is `id` in a corpus JSONL (probescope corpus build output);
-// InputError when the file cannot be read or has no such id.
-std::string corpus_code(const std::string& jsonl_path, const std::string& id);
+// A snippet's code by id: corpus::find (data/corpus/load.h).
 
 }  // namespace ps::probes

@@ -1,7 +1,6 @@
 // Store → probe datasets. Everything layer-independent is read once; a layer's word vectors are
 // streamed in ~32 MB slabs straight into the per-split sample vectors.
 #include "probes/store_data.h"
-#include "data/store/manifest_fields.h"
 
 #include <algorithm>
 #include <cmath>
@@ -76,9 +75,8 @@ std::vector<float> leaf_distances(const std::vector<int32_t>& parent, const std:
 StoreLabels read_store_labels(const store::StoreReader& r, const SplitOptions& split, const LabelOptions& opt) {
   StoreLabels L;
   L.path = r.path();
-  const store::Manifest& m = r.manifest();
-  L.model = store::model_label(m, r.path());
-  L.language = store::language(m);
+  L.model = r.model_label();
+  L.language = r.language();
   L.n_samples = r.num_samples();
   L.layers = r.layers(store::Rows::words);
   L.word_offsets = r.word_offsets();

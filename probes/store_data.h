@@ -66,13 +66,7 @@ struct LabelOptions {
 // options ask for is missing or inconsistent (e.g. a leaf_node outside the snippet's ast_nodes).
 StoreLabels read_store_labels(const store::StoreReader& reader, const SplitOptions& split, const LabelOptions& opt);
 
-// Resolves "all", "0,4,8", "-1" against `stored`. Negative layers count from the end of the model's
-// hidden states (L = n_hidden + L, n_hidden = manifest n_layers + 1) or, when that is unknown
-// (n_hidden <= 0), from the end of the stored layers. InputError names a layer that is not stored.
-std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>& stored, const std::string& path,
-                                int n_hidden = 0);
-// hidden_states count of the store's model from its manifest (n_layers + 1), or 0 when absent.
-int hidden_states_count(const store::StoreReader& reader);
+// Layer specs ("all", "0,4,-1") are StoreReader::resolve_layers: the store's one rule.
 
 // One split of one layer. Vectors are streamed in slabs (the layer is never held twice).
 struct LayerSplits {

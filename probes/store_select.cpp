@@ -1,4 +1,4 @@
-// Which snippets and layers a probe run uses: seeded splits by snippet id, layer specs.
+// Which snippets a probe run uses: seeded splits by snippet id (layers: StoreReader::resolve_layers).
 #include <limits>
 #include <algorithm>
 #include <cmath>
@@ -33,40 +33,6 @@ void parse_split(const std::string& text, SplitOptions& o) {
     if (!(f >= 0) || !std::isfinite(f)) throw InputError("--split: fractions must be non-negative");
   if (v[0] <= 0 || v[1] <= 0 || v[2] <= 0) throw InputError("--split: every split needs a positive fraction");
   o.train = v[0], o.valid = v[1], o.test = v[2];
-}
-
-int hidden_states_count(const store::StoreReader& r) {
-  const auto it = r.manifest().find("n_layers");
-  if (it == r.manifest().end()) return 0;
-  int64_t n = 0;
-  return spec::try_int(it->second, n) && n >= 0 && n < (1 << 16) ? static_cast<int>(n) + 1 : 0;
-}
-
-std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>& stored, const std::string& path,
-                                int n_hidden) {
-  if (stored.empty()) throw InputError(where(path, "no word-level activations (/acts/words/layer_L)"));
-  if (spec == "all" || spec.empty()) return stored;
-  std::vector<int> out;
-  std::stringstream ss(spec);
-  std::string part;
-  while (std::getline(ss, part, ',')) {
-    int64_t L64 = 0;
-    if (!spec::try_int(part, L64) || L64 < -(1 << 16) || L64 > (1 << 16))
-      throw InputError("--layers: '" + part + "' is not a layer number (use all, 0,4,8 or -1)");
-    int L = static_cast<int>(L64);
-    if (L < 0 && n_hidden > 0)
-      L = n_hidden + L;  // the model's convention: -1 = the last hidden state
-    else if (L < 0)
-      L = -L <= static_cast<int>(stored.size()) ? stored[stored.size() + L] : stored.front() - 1;
-    if (std::find(stored.begin(), stored.end(), L) == stored.end())
-      throw InputError(where(path, "layer " + part + " is not stored (stored: " + [&] {
-                                     std::string s;
-                                     for (int x : stored) s += (s.empty() ? "" : ",") + std::to_string(x);
-                                     return s;
-                                   }() + ")"));
-    if (std::find(out.begin(), out.end(), L) == out.end()) out.push_back(L);
-  }
-  return out;
 }
 
 }  // namespace ps::probes

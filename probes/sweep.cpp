@@ -11,7 +11,6 @@
 
 #include "data/store/reader.h"
 #include "probes/sweep_internal.h"
-#include "data/store/manifest_fields.h"
 #include "models/util/spec.h"
 
 namespace ps::probes {
@@ -84,10 +83,7 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
   int64_t total = 0;
   for (const std::string& path : opt.stores) {
     const store::StoreReader r(path);
-    StorePlan p{path, "", "", resolve_layers(opt.layers, r.layers(store::Rows::words), path, hidden_states_count(r))};
-    const auto& m = r.manifest();
-    p.model = store::model_label(m, path);
-    p.language = store::language(m);
+    StorePlan p{path, r.model_label(), r.language(), r.resolve_layers(opt.layers, store::Rows::words)};
     if (!seen.insert({p.model, p.language}).second)
       throw InputError(where(path, "model '" + p.model + "' with language '" + p.language +
                                        "' is already given by another --store (set model_label to tell them apart)"));

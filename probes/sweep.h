@@ -17,6 +17,8 @@ namespace ps::probes {
 
 enum class ProbeKind { ast, distance, depth, linear };
 const char* kind_name(ProbeKind k);
+// The metric selectivity and overviews use: f1_macro, uuas, spearman (depth) or accuracy (linear).
+const char* main_metric(ProbeKind kind);
 ProbeKind parse_kind(const std::string& name);  // InputError on anything else
 
 struct SweepOptions {

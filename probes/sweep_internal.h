@@ -48,9 +48,8 @@ struct FitRequest {
 nlohmann::json fit_one(LayerData& data, const StoreLabels& labels, const Settings& s, const FitRequest& req,
                        const SweepOptions& opt);
 
-// Metric columns of results.csv per kind, and the one selectivity is computed on.
+// Metric columns of results.csv per kind (the one selectivity is computed on: main_metric, sweep.h).
 const std::vector<std::string>& metric_columns(ProbeKind kind);
-const char* main_metric(ProbeKind kind);
 
 // OUT/results.json, results.csv, summary.csv. Loading checks the settings; every add() rewrites all
 // three files atomically.

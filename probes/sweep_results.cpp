@@ -79,16 +79,6 @@ const std::vector<std::string>& metric_columns(ProbeKind kind) {
   return ast;
 }
 
-const char* main_metric(ProbeKind kind) {
-  switch (kind) {
-    case ProbeKind::ast: return "f1_macro";
-    case ProbeKind::distance: return "uuas";
-    case ProbeKind::depth: return "spearman";
-    case ProbeKind::linear: return "accuracy";
-  }
-  return "";
-}
-
 Results::Results(const std::string& out_dir, const nlohmann::json& settings, ProbeKind kind)
     : dir_(out_dir), settings_(settings), kind_(kind) {
   namespace fs = std::filesystem;
@@ -193,3 +183,17 @@ void Results::write() const {
 }
 
 }  // namespace ps::probes::sweep
+
+namespace ps::probes {
+
+const char* main_metric(ProbeKind kind) {
+  switch (kind) {
+    case ProbeKind::ast: return "f1_macro";
+    case ProbeKind::distance: return "uuas";
+    case ProbeKind::depth: return "spearman";
+    case ProbeKind::linear: return "accuracy";
+  }
+  return "";
+}
+
+}  // namespace ps::probes

@@ -1,5 +1,4 @@
 #include "analysis/id/layer_sweep.h"
-#include "data/store/manifest_fields.h"
 
 #include <algorithm>
 #include <chrono>
@@ -86,8 +85,7 @@ LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOpti
     if (e != "twonn" && e != "mle" && e != "pca")
       throw InputError("--estimators: unknown estimator '" + e + "' (twonn, mle, pca)");
   store::StoreReader r(store_path);
-  const auto& man = r.manifest();
-  std::string model = store::model_label(man, store_path);
+  std::string model = r.model_label();
   std::vector<int> layers = opt.layers;
   const store::Rows rows = opt.points == "tokens" ? store::Rows::tokens : store::Rows::words;
   if (layers.empty()) layers = r.layers(rows);

@@ -93,28 +93,18 @@ double accuracy(const models::Transformer& model, const at::Tensor& head_w, cons
   return double(correct) / double(xs.size());
 }
 
-Adam::Adam(std::vector<at::Tensor> params, std::vector<double> lrs, double beta1, double beta2, double eps)
-    : params_(std::move(params)), lrs_(std::move(lrs)), b1_(beta1), b2_(beta2), eps_(eps) {
-  if (lrs_.size() != params_.size()) throw RuntimeError("Adam: one learning rate per tensor expected");
-  for (const auto& p : params_) {
-    m_.push_back(at::zeros_like(p).detach());
-    v_.push_back(at::zeros_like(p).detach());
-  }
+namespace {
+std::vector<optim::AdamParam> with_rates(const std::vector<at::Tensor>& params, const std::vector<double>& lrs) {
+  if (lrs.size() != params.size()) throw RuntimeError("Adam: one learning rate per tensor expected");
+  std::vector<optim::AdamParam> out;
+  for (size_t i = 0; i < params.size(); ++i) out.push_back({"", params[i], lrs[i], false});
+  return out;
 }
+}  // namespace
 
-void Adam::step(const std::vector<at::Tensor>& grads) {
-  if (grads.size() != params_.size()) throw RuntimeError("Adam: gradient count does not match the parameters");
-  at::NoGradGuard no_grad;
-  ++t_;
-  const double c1 = 1.0 - std::pow(b1_, double(t_)), c2 = 1.0 - std::pow(b2_, double(t_));
-  for (size_t i = 0; i < params_.size(); ++i) {
-    if (!grads[i].defined()) continue;  // not reached by the loss this step: left as it is
-    const auto g = grads[i].detach();
-    m_[i].mul_(b1_).add_(g, 1.0 - b1_);
-    v_[i].mul_(b2_).addcmul_(g, g, 1.0 - b2_);
-    const auto denom = (v_[i] / c2).sqrt_().add_(eps_);
-    params_[i].detach().addcdiv_(m_[i], denom, -lrs_[i] / c1);
-  }
-}
+// step(1.0, ...): each tensor's rate is 1.0 * lrs[i], exactly lrs[i].
+Adam::Adam(std::vector<at::Tensor> params, std::vector<double> lrs, double beta1, double beta2, double eps)
+    : params_(std::move(params)),
+      adam_(with_rates(params_, lrs), optim::AdamOptions{beta1, beta2, eps, 0, optim::Decay::decoupled, true}) {}
 
 }  // namespace ps::said

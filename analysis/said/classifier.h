@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/said/tasks.h"
+#include "models/optim/adam.h"
 #include "models/transformer/transformer.h"
 
 namespace ps::said {
@@ -37,20 +38,18 @@ at::Tensor classify(const models::Transformer& model, const at::Tensor& head_w, 
 double accuracy(const models::Transformer& model, const at::Tensor& head_w, const at::Tensor& head_b,
                 const std::vector<Example>& xs, Pool pool, int64_t batch);
 
-// Adam (Kingma & Ba) with bias correction, one learning rate per tensor; updates the tensors in place (no
-// graph is recorded).
+// Adam with one learning rate per tensor: the shared Adam (models/optim/adam.h) with the bias correction
+// inside the square root, as SAID has always computed it; updates the tensors in place (no graph).
 class Adam {
  public:
   Adam(std::vector<at::Tensor> params, std::vector<double> lrs, double beta1 = 0.9, double beta2 = 0.999,
        double eps = 1e-8);
-  void step(const std::vector<at::Tensor>& grads);  // an undefined gradient counts as zero
+  void step(const std::vector<at::Tensor>& grads) { adam_.step(1.0, grads); }  // undefined gradient: left as is
   const std::vector<at::Tensor>& params() const { return params_; }
 
  private:
-  std::vector<at::Tensor> params_, m_, v_;
-  std::vector<double> lrs_;
-  double b1_, b2_, eps_;
-  int64_t t_ = 0;
+  std::vector<at::Tensor> params_;
+  optim::Adam adam_;
 };
 
 }  // namespace ps::said

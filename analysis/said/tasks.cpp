@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "data/corpus/readers.h"
+#include "data/corpus/load.h"
 #include "data/corpus/split.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
@@ -82,15 +83,8 @@ std::vector<corpus::Snippet> read_corpora(const std::vector<std::string>& files)
   if (files.empty()) throw InputError("--corpus: no corpus file given");
   std::vector<corpus::Snippet> out;
   for (const auto& f : files) {
-    corpus::Summary summary;
-    corpus::Reporter rep(summary);
-    corpus::ReadOptions ro;
-    const size_t before = out.size();
-    corpus::read_jsonl(f, ro, rep, [&](corpus::Snippet&& s) { out.push_back(std::move(s)); });
-    if (out.size() == before) {
-      std::string why = summary.problems.empty() ? "no snippets" : summary.problems.front().message;
-      throw InputError(f + ": no usable snippets (" + why + ")");
-    }
+    auto loaded = corpus::load(f);  // InputError naming f and why its records were skipped
+    std::move(loaded.snippets.begin(), loaded.snippets.end(), std::back_inserter(out));
   }
   return out;
 }

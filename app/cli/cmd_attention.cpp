@@ -6,9 +6,8 @@
 
 #include "analysis/attention/attention_stats.h"
 #include "app/cli/commands.h"
-#include "data/extract/layers.h"
+#include "analysis/plot/attention.h"
 #include "data/store/reader.h"
-#include "data/store/manifest_fields.h"
 #include "models/util/files.h"
 
 namespace ps::cli {
@@ -23,13 +22,9 @@ struct AttentionArgs {
 void run_stats(AttentionArgs& a) {
   std::string model;
   {
-    ps::store::StoreReader r(a.store);
-    const auto& m = r.manifest();
-    model = ps::store::model_label(m, a.store);
-    if (a.layers != "all") {
-      const int n = ps::store::n_layers(m, a.store);
-      a.opt.layers = ps::extract::parse_layers(a.layers, n);
-    }
+    const ps::store::StoreReader r(a.store);
+    model = r.model_label();
+    if (a.layers != "all") a.opt.layers = r.resolve_layers(a.layers, ps::plot::attention_layers(r));
   }
   Progress progress("attention", 0, "layers");
   const auto rows = ps::analysis::attention_stats(a.store, a.opt, &progress);

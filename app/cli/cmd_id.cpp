@@ -6,9 +6,7 @@
 
 #include "analysis/id/layer_sweep.h"
 #include "app/cli/commands.h"
-#include "data/extract/layers.h"
 #include "data/store/reader.h"
-#include "data/store/manifest_fields.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "models/util/spec.h"
@@ -32,9 +30,8 @@ void run_id(IdArgs& a) {
   for (const auto& path : a.stores) {
     an::IdStoreJob job{path, {}};
     if (a.layers != "all") {
-      ps::store::StoreReader r(path);
-      const int n = ps::store::n_layers(r.manifest(), path);
-      job.layers = ps::extract::parse_layers(a.layers, n);
+      const ps::store::StoreReader r(path);
+      job.layers = r.resolve_layers(a.layers, a.opt.points == "tokens" ? ps::store::Rows::tokens : ps::store::Rows::words);
     }
     jobs.push_back(std::move(job));
   }

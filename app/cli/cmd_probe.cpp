@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.h"
+#include "data/corpus/load.h"
 #include "models/util/files.h"
+#include "probes/results.h"
 #include "probes/show.h"
 #include "probes/sweep.h"
 
@@ -25,26 +27,15 @@ struct SweepArgs {
 
 // Mean of the main metric over seeds, real task, per (model, language, layer, k): the sweep at a glance.
 void print_overview(const std::string& results_json, ps::probes::ProbeKind kind) {
-  const nlohmann::json doc = nlohmann::json::parse(ps::read_file(results_json));
-  const char* metric = kind == ps::probes::ProbeKind::ast        ? "f1_macro"
-                       : kind == ps::probes::ProbeKind::distance ? "uuas"
-                       : kind == ps::probes::ProbeKind::depth    ? "spearman"
-                                                                 : "accuracy";
-  std::map<std::tuple<std::string, std::string, int, int>, std::pair<double, int>> real, control;
-  for (const auto& r : doc.at("rows")) {
-    if (!r.at(metric).is_number()) continue;
-    auto& m = r.at("task") == "control" ? control : real;
-    auto& acc = m[{r.at("model"), r.at("language"), r.at("layer"), r.at("k")}];
-    acc.first += r.at(metric).get<double>(), ++acc.second;
-  }
-  std::printf("%-24s %-10s %5s %5s %10s %10s\n", "model", "language", "layer", "k", metric,
-              control.empty() ? "" : "selectivity");
-  for (const auto& [key, v] : real) {
-    const auto& [model, language, layer, k] = key;
-    const double mean = v.first / v.second;
-    std::printf("%-24s %-10s %5d %5d %10.4f", model.c_str(), language.c_str(), layer, k, mean);
-    const auto c = control.find(key);
-    if (c != control.end()) std::printf(" %10.4f", mean - c->second.first / c->second.second);
+  const std::string metric = ps::probes::main_metric(kind);
+  const auto cells = ps::probes::summarise_results(ps::probes::read_results(results_json), metric);
+  bool control = false;
+  for (const auto& c : cells) control = control || c.has_control;
+  std::printf("%-24s %-10s %5s %5s %10s %10s\n", "model", "language", "layer", "k", metric.c_str(),
+              control ? "selectivity" : "");
+  for (const auto& c : cells) {
+    std::printf("%-24s %-10s %5d %5d %10.4f", c.model.c_str(), c.language.c_str(), c.layer, c.k, c.mean);
+    if (c.has_control) std::printf(" %10.4f", c.selectivity);
     std::printf("\n");
   }
 }
@@ -130,7 +121,7 @@ void run_show(const ShowArgs& a) {
   std::vector<std::string> tokens;
   if (!corpus.empty()) {
     try {
-      tokens = ps::probes::word_texts(ps::probes::corpus_code(corpus, reader.id(index)), reader.words(index).spans);
+      tokens = ps::probes::word_texts(ps::corpus::find(corpus, reader.id(index)).code, reader.words(index).spans);
     } catch (const ps::InputError& e) {
       if (!a.corpus.empty()) throw;  // asked for explicitly: a real error
       std::fprintf(stderr, "note: no word texts (%s); words print as w0, w1, ...\n", e.what());

@@ -7,7 +7,7 @@
 
 #include "app/cli/commands.h"
 #include "models/util/spec.h"
-#include "data/corpus/readers.h"
+#include "data/corpus/load.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/train/bpe_trainer.h"
 #include "models/train/hf_checkpoint.h"
@@ -26,17 +26,16 @@ struct Docs {
   std::vector<std::string> train, valid, other;
 };
 Docs read_corpus(const std::string& path) {
-  if (!fs::is_regular_file(path)) throw ps::InputError(path + ": no such corpus file");
-  ps::corpus::Summary summary;
-  ps::corpus::Reporter rep(summary, [](const ps::corpus::Problem& p) { std::fprintf(stderr, "%s\n", p.message.c_str()); });
-  ps::corpus::ReadOptions opt;
-  opt.max_file_bytes = size_t(1) << 24;  // snippets were vetted when the corpus was built
-  opt.max_line_bytes = size_t(1) << 24;
+  ps::corpus::LoadOptions opt;
+  opt.read.max_file_bytes = size_t(1) << 24;  // snippets were vetted when the corpus was built
+  opt.read.max_line_bytes = size_t(1) << 24;
+  opt.on_problem = [](const ps::corpus::Problem& p) { std::fprintf(stderr, "%s\n", p.message.c_str()); };
+  opt.require_snippets = false;  // an empty split is reported with the split's name below
   Docs d;
-  ps::corpus::read_jsonl(path, opt, rep, [&](ps::corpus::Snippet&& s) {
+  for (auto& s : ps::corpus::load(path, opt).snippets) {
     auto& to = s.split == "train" ? d.train : s.split == "valid" ? d.valid : d.other;
     to.push_back(std::move(s.code));
-  });
+  }
   return d;
 }
 

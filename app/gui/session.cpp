@@ -1,10 +1,11 @@
 #include "app/gui/session.h"
-#include "data/store/manifest_fields.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
+#include "data/corpus/load.h"
 #include "data/store/reader.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
@@ -27,12 +28,12 @@ void Session::open_store(const std::string& path) {
 
 std::string Session::store_label() const {
   if (!store_) return "";
-  return store::model_label(store_->manifest(), store_->path());  // the rule results rows were written with
+  return store_->model_label();  // the rule results rows were written with
 }
 
 std::string Session::store_language() const {
   if (!store_) return "";
-  return store::language(store_->manifest());
+  return store_->language();
 }
 
 std::vector<int> Session::layers() const { return store_ ? store_->layers(store::Rows::words) : std::vector<int>{}; }
@@ -44,6 +45,7 @@ std::string Session::add_results(const std::string& csv_path) {
     v->erase(std::remove_if(v->begin(), v->end(), [&](const plot::CsvTable& o) { return o.source == t.source; }), v->end());
   const auto has = [&](const char* c) { return std::find(t.header.begin(), t.header.end(), c) != t.header.end(); };
   if (has("f1_macro") && has("layer") && has("k")) {
+    probe_results_[t.source] = probes::read_results(csv_path);  // the sweep's own reader checks every row
     probe_tables_.push_back(std::move(t));
     return "probe";
   }
@@ -58,25 +60,12 @@ std::vector<ProbeRow> Session::probe_rows() const {
   std::vector<ProbeRow> out;
   const std::string label = store_label();
   for (const auto& t : probe_tables_) {
-    const int model = t.column("model"), layer = t.column("layer"), k = t.column("k"), seed = t.column("seed"),
-              f1 = t.column("f1_macro"), probe = t.column("probe"), task = t.column("task"),
-              lang = t.column("language");
-    const fs::path dir = fs::path(t.source).parent_path();
-    for (const auto& r : t.rows) {
-      if (r[task] != "real" || r[probe].empty() || (!label.empty() && r[model] != label)) continue;
-      ProbeRow p;
-      p.model = r[model];
-      p.language = r[lang];
-      double v = 0;
-      if (!plot::parse_number(r[layer], v)) continue;
-      p.layer = int(v);
-      if (!plot::parse_number(r[k], v)) continue;
-      p.k = int(v);
-      if (plot::parse_number(r[seed], v)) p.seed = uint64_t(v);
-      if (!plot::parse_number(r[f1], p.f1)) p.f1 = 0;
-      // results.csv names probes relative to its own directory ("probes/…").
-      p.probe_path = fs::path(r[probe]).is_absolute() ? r[probe] : (dir / r[probe]).lexically_normal().string();
-      out.push_back(p);
+    const auto it = probe_results_.find(t.source);
+    if (it == probe_results_.end()) continue;
+    for (const auto& r : it->second) {
+      if (r.control || r.probe.empty() || (!label.empty() && r.model != label)) continue;
+      const double f1 = r.value("f1_macro");
+      out.push_back({r.model, r.language, r.probe, r.layer, r.k, r.seed, std::isfinite(f1) ? f1 : 0});
     }
   }
   return out;
@@ -108,7 +97,7 @@ std::optional<std::string> Session::snippet_code(int64_t snippet) const {
   const auto it = store_->manifest().find("corpus_path");
   if (it == store_->manifest().end() || !file_exists(it->second)) return std::nullopt;
   try {
-    return probes::corpus_code(it->second, store_->id(snippet));
+    return corpus::find(it->second, store_->id(snippet)).code;
   } catch (const InputError&) {
     return std::nullopt;  // the corpus changed since extraction: no text, the rest still works
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/plot/table.h"
+#include "probes/results.h"
 
 namespace ps::models {
 class Engine;
@@ -81,7 +82,8 @@ class Session {
   std::shared_ptr<const models::Engine> engine_;
   std::shared_ptr<const tok::Tokenizer> tokenizer_;
   std::unique_ptr<store::StoreReader> store_;
-  std::vector<plot::CsvTable> probe_tables_, id_tables_;
+  std::vector<plot::CsvTable> probe_tables_, id_tables_;                 // for the curves
+  std::map<std::string, std::vector<probes::ResultRow>> probe_results_;  // per probe table's source
   std::map<std::string, std::shared_ptr<probes::SavedAstProbe>> probes_;
 };
 

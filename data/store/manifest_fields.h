@@ -1,7 +1,10 @@
 #pragma once
 // The manifest fields every consumer reads, with one rule each, so the same store gets the same label in
-// results.csv, id.csv, attention stats and the GUI (which matches result rows by label).
+// results.csv, id.csv, attention stats and the GUI (which matches result rows by label). StoreReader's
+// model_label(), language(), n_layers() and resolve_layers() are these rules applied to an open store;
+// the free functions serve code that holds only a manifest (or only a list of stored layers).
 #include <string>
+#include <vector>
 
 #include "data/store/types.h"
 
@@ -14,5 +17,12 @@ std::string language(const Manifest& m);
 // manifest n_layers (blocks of the model; hidden states are 0..n_layers), or 0 when absent. A value that is
 // not a plausible count is an InputError naming the store.
 int n_layers(const Manifest& m, const std::string& store_path);
+
+// The one layer-spec rule for stored layers. "all" or "" = every stored layer; "0,4,-1" = those layers in
+// the order given, duplicates dropped. A negative layer counts from the model's last hidden state
+// (-1 = n_layers) or, when n_layers is unknown (0), from the last stored layer. Every layer must be stored:
+// InputError "store: layer 5 is not stored (stored: 0,1,2)"; a malformed item names the setting "layers".
+std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>& stored, const std::string& store_path,
+                                int n_layers);
 
 }  // namespace ps::store

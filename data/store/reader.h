@@ -50,6 +50,15 @@ class StoreReader {
 
   const std::string& path() const;
   const Manifest& manifest() const;
+  // Manifest fields, with the rules of manifest_fields.h (every face labels a store the same way).
+  std::string model_label() const;  // manifest model_label, else the file's stem
+  std::string language() const;     // manifest language, "" when absent
+  int n_layers() const;             // model blocks (hidden states 0..n_layers), 0 when absent
+  // "all" or "0,4,-1" among the layers stored for rows r (or among `stored`, e.g. attention tables):
+  // negative counts from the model's last hidden state; each must be stored (InputError naming this store
+  // and listing the stored layers). Order as given, duplicates dropped.
+  std::vector<int> resolve_layers(const std::string& spec, Rows r = Rows::words) const;
+  std::vector<int> resolve_layers(const std::string& spec, const std::vector<int>& stored) const;
   bool complete() const;         // the writer called finish()
   // The store keeps checksums (finished by this build or later): every read is verified, each dataset
   // in full the first time it is read (CorruptStore "file: dataset: checksum mismatch ..." if damaged).

@@ -1,11 +1,13 @@
 #pragma once
-// AdamW (decoupled weight decay, PyTorch's torch.optim.AdamW update), global-norm gradient clipping and
+// AdamW (decoupled weight decay, PyTorch's torch.optim.AdamW update, on the shared Adam), global-norm gradient clipping and
 // the linear-warmup + cosine learning-rate schedule.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <map>
 #include <string>
+
+#include "models/optim/adam.h"
 
 namespace ps::train {
 
@@ -16,26 +18,17 @@ struct AdamWOptions {
 // Weight decay applies to matrices (linear weights, embeddings) and never to norms or biases (1-D).
 bool decays(const std::string& key, const at::Tensor& p);
 
-class AdamW {
+// AdamW over a model's named tensors: the shared Adam (models/optim/adam.h) with decoupled weight decay on
+// the tensors decays() picks. Update with learning rate lr from each parameter's .grad() (parameters
+// without a grad are skipped):
+//   p <- p * (1 - lr * wd)                         (decaying parameters only)
+//   m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+//   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+// state()/load_state() keep the checkpoint keys "exp_avg.<key>", "exp_avg_sq.<key>".
+class AdamW : public optim::Adam {
  public:
   // params: leaf tensors with requires_grad (shared with the model; updated in place).
-  AdamW(std::map<std::string, at::Tensor> params, AdamWOptions opt);
-  // One update with learning rate lr from each parameter's .grad() (parameters without a grad are skipped):
-  //   p <- p * (1 - lr * wd)                         (decaying parameters only)
-  //   m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
-  //   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
-  void step(double lr);
-  void zero_grad();
-  int64_t steps() const { return t_; }
-
-  // State for checkpoints: "exp_avg.<key>", "exp_avg_sq.<key>" tensors and the step count.
-  std::map<std::string, at::Tensor> state() const;
-  void load_state(const std::map<std::string, at::Tensor>& state, int64_t steps, const std::string& source);
-
- private:
-  std::map<std::string, at::Tensor> params_, m_, v_;
-  AdamWOptions opt_;
-  int64_t t_ = 0;
+  AdamW(const std::map<std::string, at::Tensor>& params, AdamWOptions opt);
 };
 
 // Scales all gradients so their global L2 norm is at most max_norm (if max_norm > 0); returns the norm

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "models/util/error.h"
+#include "data/corpus/load.h"
 #include "probes/show.h"
 #include "store_planted.h"
 
@@ -69,8 +70,8 @@ TEST(ProbeShow, PerfectProbeReproducesTheGoldTree) {
     std::fprintf(f, "{\"id\": \"planted-1\", \"code\": \"x\"}\n{\"id\": \"planted-2\", \"code\": \"%s\"}\n", code.c_str());
     std::fclose(f);
   }
-  EXPECT_EQ(corpus_code(dir + "/corpus.jsonl", "planted-2"), code);
-  EXPECT_THROW(corpus_code(dir + "/corpus.jsonl", "planted-3"), ps::InputError);
+  EXPECT_EQ(ps::corpus::find(dir + "/corpus.jsonl", "planted-2").code, code);
+  EXPECT_THROW(ps::corpus::find(dir + "/corpus.jsonl", "planted-3"), ps::InputError);
   const std::vector<std::string> tokens = word_texts(code, r.words(2).spans);
   ASSERT_EQ(tokens.size(), p.types[2].size());
   char first[8];

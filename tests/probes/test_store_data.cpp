@@ -8,6 +8,7 @@
 #include "probes/linear.h"
 #include "probes/store_data.h"
 #include "probes/structural.h"
+#include "data/store/manifest_fields.h"
 #include "data/store/writer.h"
 #include "store_planted.h"
 
@@ -84,12 +85,12 @@ TEST(StoreData, LabelsTypesAndDistancesReadBackAsPlanted) {
   EXPECT_EQ(train.samples.size(), L.snippets[0].size());
   EXPECT_EQ(train.samples[0].vectors, m.data);
 
-  EXPECT_EQ(resolve_layers("all", L.layers, "p"), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ(resolve_layers("-1", L.layers, "p"), (std::vector<int>{2}));
-  EXPECT_EQ(resolve_layers("2,0,2", L.layers, "p"), (std::vector<int>{2, 0}));
-  EXPECT_THROW(resolve_layers("5", L.layers, "p"), ps::InputError);
-  EXPECT_THROW(resolve_layers("-4", L.layers, "p"), ps::InputError);
-  EXPECT_THROW(resolve_layers("one", L.layers, "p"), ps::InputError);
+  EXPECT_EQ(ps::store::resolve_layers("all", L.layers, "p", 0), (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(ps::store::resolve_layers("-1", L.layers, "p", 0), (std::vector<int>{2}));
+  EXPECT_EQ(ps::store::resolve_layers("2,0,2", L.layers, "p", 0), (std::vector<int>{2, 0}));
+  EXPECT_THROW(ps::store::resolve_layers("5", L.layers, "p", 0), ps::InputError);
+  EXPECT_THROW(ps::store::resolve_layers("-4", L.layers, "p", 0), ps::InputError);
+  EXPECT_THROW(ps::store::resolve_layers("one", L.layers, "p", 0), ps::InputError);
 
   SplitOptions capped;
   capped.max_train = 5;
@@ -109,8 +110,8 @@ TEST(StoreData, LabelsTypesAndDistancesReadBackAsPlanted) {
   for (int i = 0; i < 60; ++i) want += !planted.trees[i].nodes.empty() && planted::planted_corpus_split(i) >= 0;
   EXPECT_EQ(n_corpus, want);
   // With the model's depth known (manifest n_layers), -1 is the model's last layer, stored or not.
-  EXPECT_THROW(resolve_layers("-1", {0, 4, 8}, "p", 13), ps::InputError);
-  EXPECT_EQ(resolve_layers("-1,-13", {0, 4, 12}, "p", 13), (std::vector<int>{12, 0}));
+  EXPECT_THROW(ps::store::resolve_layers("-1", {0, 4, 8}, "p", 12), ps::InputError);
+  EXPECT_EQ(ps::store::resolve_layers("-1,-13", {0, 4, 12}, "p", 12), (std::vector<int>{12, 0}));
 }
 
 TEST(StoreData, MissingLabelsOrTablesAreInputErrors) {

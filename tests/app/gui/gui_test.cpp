@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "analysis/plot/export.h"
+#include "data/corpus/load.h"
 #include "analysis/plot/trees.h"
 #include "app/gui/curves.h"
 #include "app/gui/explorer.h"
@@ -84,7 +85,7 @@ TEST_F(GuiTest, SliderShowsEachLayersProbeTreeAndF1) {
     // What the panel shows equals the library's own answer for this layer's probe file.
     const auto probe = probes::load_ast_probe(ex->probe()->probe_path);
     EXPECT_EQ(probe.layer, layer);
-    const auto code = probes::corpus_code(fixture().corpus, st.id(3));
+    const auto code = corpus::find(fixture().corpus, st.id(3)).code;
     const auto words = probes::word_texts(code, st.words(3).spans);
     const auto v = probes::predict_snippet(st, probe, 3, &words);
     const auto expect = plot::tree_pair(plot::plot_tree(v.gold, v.tokens), plot::plot_tree(v.predicted, v.tokens));
