@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "tests/common/process.h"
 #include "data/extract/extract.h"
 #include "data/store/reader.h"
 #include "tests/data/extract/extract_fixture.h"
@@ -28,25 +29,8 @@ std::vector<std::string> cli_args(const std::string& model, const std::string& c
           "float32", "--threads", "1", "--token-budget", "512", "--group-tokens", "150", "--token-layers", "1"};
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) { return ps::test::spawn(args, log, true); }
+int wait_exit(pid_t pid) { return ps::test::wait_exit(pid); }
 
 TEST(ExtractCli, SurvivesSigkillAtRandomMomentsAndResumes) {
   const std::string dir = temp_dir("kill");

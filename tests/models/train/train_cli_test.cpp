@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/common/process.h"
 #include "models/train/bpe_trainer.h"
 #include "models/train/hf_checkpoint.h"
 #include "models/train/run_dir.h"
@@ -28,25 +29,8 @@ namespace fs = std::filesystem;
 
 std::string probescope() { return std::string(PS_BINARY_DIR) + "/app/cli/probescope"; }
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
-}
-
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) { return ps::test::spawn(args, log, false); }
+int wait_exit(pid_t pid) { return ps::test::wait_exit(pid); }
 
 std::string text_of(const std::string& path) { return ps::file_exists(path) ? ps::read_file(path) : ""; }
 

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
 #include "tests/common/scratch.h"
 
 namespace pstest {
@@ -28,6 +31,17 @@ std::vector<std::string> source_documents(const std::vector<std::string>& dirs) 
     ss << in.rdbuf();
     docs.push_back(ss.str());
   }
+  return docs;
+}
+
+std::vector<std::string> frozen_documents(const std::string& name) {
+  const std::string path = std::string(PS_SOURCE_DIR) + "/tests/models/train/fixtures/code_" + name + ".jsonl";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": missing");
+  std::vector<std::string> docs;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) docs.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
   return docs;
 }
 

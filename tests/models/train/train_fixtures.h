@@ -8,6 +8,9 @@ namespace pstest {
 
 // The .cpp/.h files under the given repository folders (sorted by path), one document each.
 std::vector<std::string> source_documents(const std::vector<std::string>& dirs);
+// A frozen snapshot of project sources (tests/models/train/fixtures/code_<name>.jsonl, one {"path","text"} per
+// line), for tests whose thresholds depend on the text: the live sources change with every commit.
+std::vector<std::string> frozen_documents(const std::string& name);
 // An empty folder PS_BINARY_DIR/train_tests/<name>_<pid>.
 std::string temp_dir(const std::string& name);
 // "" when node and the npm `tokenizers` package are available, else why the reference tests skip.
