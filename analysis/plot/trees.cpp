@@ -86,33 +86,12 @@ void place(PlotTree& t, int leaf_row) {
 
 }  // namespace
 
-PlotTree plot_tree(const ps::syntax::LabelledTree& tree, const std::vector<std::string>& tokens) {
+PlotTree plot_tree(std::vector<PlotTreeNode> nodes, std::vector<int> roots, const std::vector<std::string>& tokens) {
   PlotTree t;
-  if (tree.root < 0) return t;
-  for (const auto& n : tree.nodes) {
-    PlotTreeNode p;
-    p.leaf = n.token >= 0;
-    p.label = p.leaf ? leaf_text(n.token, tokens) : n.label;
-    p.begin = std::max(0, n.token);
-    p.children = n.children;
-    t.nodes.push_back(std::move(p));
-  }
-  t.roots = {tree.root};
-  compute_spans(t);
-  return t;
-}
-
-PlotTree plot_tree(const ps::probes::DecodedTree& tree, const std::vector<std::string>& tokens) {
-  PlotTree t;
-  for (const auto& n : tree.nodes) {
-    PlotTreeNode p;
-    p.leaf = n.leaf;
-    p.label = n.leaf ? leaf_text(n.begin, tokens) : n.label;
-    p.begin = n.begin;
-    p.children = n.children;
-    t.nodes.push_back(std::move(p));
-  }
-  t.roots = tree.roots;
+  t.nodes = std::move(nodes);
+  t.roots = std::move(roots);
+  for (auto& n : t.nodes)
+    if (n.leaf) n.label = leaf_text(n.begin, tokens);
   compute_spans(t);
   return t;
 }

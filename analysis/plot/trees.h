@@ -1,19 +1,18 @@
 #pragma once
-// Trees for the gold-vs-recovered figure: conversions from the trees the syntax library and the probes
-// build, a bracket-notation reader, constituent matching and the layout the renderer draws.
+// Trees for the gold-vs-recovered figure: plain node lists or bracket notation in, constituent matching
+// and the layout the renderer draws out. The syntax library's and the probes' trees are converted in
+// probe_trees.h, so ps_plot (and the renderer) need neither library.
 #include <string>
 #include <vector>
 
 #include "analysis/plot/figure.h"
-#include "data/syntax/labelled_tree.h"
-#include "probes/tree_decode.h"
 
 namespace ps::plot {
 
-// Leaves are labelled tokens[k] (or "k" when tokens is shorter). Only the structs are read: no link
-// dependency on the syntax or probe libraries.
-PlotTree plot_tree(const ps::syntax::LabelledTree& tree, const std::vector<std::string>& tokens = {});
-PlotTree plot_tree(const ps::probes::DecodedTree& tree, const std::vector<std::string>& tokens = {});
+// From plain nodes: label (internal nodes), leaf, begin (a leaf's token index k) and children. Leaves are
+// labelled tokens[k] (or "k" when tokens is shorter); internal spans are computed from the leaves.
+PlotTree plot_tree(std::vector<PlotTreeNode> nodes, std::vector<int> roots,
+                   const std::vector<std::string>& tokens = {});
 
 // "(A (B x y) z)": a node is "(" label children… ")"; a leaf is a bare word without spaces or
 // parentheses, or a "double-quoted" string with \" and \\ escapes. Several top-level trees are several

@@ -14,6 +14,7 @@
 #include "app/render/render.h"
 #include "data/store/reader.h"
 #include "models/tokenizer/tokenizer.h"
+#include "models/util/error.h"
 #include "models/util/files.h"
 
 namespace ps::cli {

@@ -11,6 +11,7 @@
 
 #include "analysis/plot/attention.h"
 #include "analysis/plot/masks.h"
+#include "analysis/plot/probe_trees.h"
 #include "analysis/plot/trees.h"
 #include "app/gui/figure_view.h"
 #include "data/store/reader.h"

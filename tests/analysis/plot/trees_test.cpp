@@ -1,6 +1,7 @@
 // Tree conversion, bracket reading, constituent matching and layout on planted trees.
 #include <gtest/gtest.h>
 
+#include "analysis/plot/probe_trees.h"
 #include "analysis/plot/trees.h"
 #include "models/util/error.h"
 

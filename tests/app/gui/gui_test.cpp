@@ -18,6 +18,7 @@
 
 #include "analysis/plot/export.h"
 #include "data/corpus/load.h"
+#include "analysis/plot/probe_trees.h"
 #include "analysis/plot/trees.h"
 #include "app/gui/curves.h"
 #include "app/gui/explorer.h"
