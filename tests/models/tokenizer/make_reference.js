@@ -159,7 +159,11 @@ function llamaJson(trained, style) {
 function unigramJson(trained, byteFallback) {
   const vocab = [['<unk>', 0.0]];
   if (byteFallback) BYTE_TOKENS.forEach((t) => vocab.push([t, 0.0]));
-  for (const [t, s] of trained.model.vocab) vocab.push([t, s]);
+  // Scores rounded to 6 decimals: HF parses tokenizer.json floats with serde_json's best-effort (not always
+  // correctly rounded) parser, so a 17-digit score can load 1 ulp away from strtod's value, and the exact ties of
+  // Unigram's Viterbi (e.g. "0 00 00" vs "00 0 00" for five zeros) then break differently in the last bit. Short
+  // decimals parse exactly in both; the trained vocabulary is nondeterministic, so without this the test flaked.
+  for (const [t, s] of trained.model.vocab) vocab.push([t, Math.round(s * 1e6) / 1e6]);
   return {
     version: '1.0', truncation: null, padding: null,
     added_tokens: [added(0, '<unk>', true), added(vocab.length, '</s>', true)],
