@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "app/cli/commands.h"
+#include "models/open/open_model.h"
 #include "models/config/arch.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
@@ -35,17 +36,6 @@ std::string describe(const ps::models::ArchSpec& a) {
   return o.str();
 }
 
-// Loads and validates tokenizer.json beside the model: its ids must all have embedding rows.
-std::string describe_tokenizer(const std::string& model_dir, const ps::models::ArchSpec& a) {
-  const std::string path = model_dir + "/tokenizer.json";
-  if (!ps::file_exists(path)) return "tokenizer: none (no tokenizer.json)\n";
-  const auto tok = ps::tok::Tokenizer::from_file(path);
-  if (tok.vocab_size() > a.vocab_size)
-    throw ps::InputError(path + ": " + std::to_string(tok.vocab_size()) + " tokens, but config.json's vocab_size is " +
-                         std::to_string(a.vocab_size) + " (ids past it have no embedding row)");
-  return "tokenizer: " + tok.model_type() + "  vocab: " + std::to_string(tok.vocab_size()) + "\n";
-}
-
 }  // namespace
 
 void add_inspect_command(CLI::App& app) {
@@ -56,11 +46,15 @@ void add_inspect_command(CLI::App& app) {
       ->required();
   cmd->add_option("--dtype", *dtype, "dtype to load the weights in")->capture_default_str();
   cmd->callback(guarded("inspect", [=] {
-    // The tokenizer first: it is cheap, and a broken one should fail before the weights load.
-    const std::string tokenizer = describe_tokenizer(*model_dir, ps::models::load_arch(*model_dir + "/config.json"));
-    ps::models::EngineOptions opt;
-    opt.dtype = *dtype;
-    auto engine = ps::models::Engine::open(*model_dir, opt);
+    // open_model loads and checks tokenizer.json first (cheap; a broken one fails before the weights load).
+    ps::models::LoadOptions load;
+    load.dtype = *dtype;
+    const auto opened = ps::models::open_model(ps::models::ModelSource::directory(*model_dir), load);
+    const auto& engine = opened.engine;
+    const std::string tokenizer =
+        opened.tokenizer ? "tokenizer: " + opened.tokenizer->model_type() + "  vocab: " +
+                               std::to_string(opened.tokenizer->vocab_size()) + "\n"
+                         : std::string("tokenizer: none (no tokenizer.json)\n");
     const auto& m = engine->model();
     std::cout << "model_dir: " << *model_dir << "\n" << describe(m.arch()) << tokenizer
               << "parameters: " << m.num_parameters() << "\n"

@@ -40,21 +40,24 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
       out.tokenizer_path.clear();
   }
 
+  // Every id the tokenizer can produce needs an embedding row: checked from config.json, before the weights.
+  const ArchSpec arch = !source.preset.empty() ? arch_preset(source.preset)
+                                               : load_arch((fs::path(source.dir) / "config.json").string());
+  if (out.tokenizer && out.tokenizer->vocab_size() > arch.vocab_size)
+    throw InputError(out.tokenizer_path + ": " + std::to_string(out.tokenizer->vocab_size()) +
+                     " tokens, but the model's vocab_size is " + std::to_string(arch.vocab_size) +
+                     " (ids past it have no embedding row)");
+
   const at::ScalarType dtype = dtype_from_name(load.dtype);
   const at::Device device = parse_device(load.device);
   std::shared_ptr<const Transformer> model;
   if (!source.preset.empty())
     model = random_model_preset(source.preset, dtype, *source.random_seed, device);
   else if (source.random_seed)
-    model = Transformer::random_init(load_arch((fs::path(source.dir) / "config.json").string()), *source.random_seed,
-                                     dtype, device);
+    model = Transformer::random_init(arch, *source.random_seed, dtype, device);
   else
     model = Transformer::load(source.dir, dtype, device);
 
-  if (out.tokenizer && out.tokenizer->vocab_size() > model->arch().vocab_size)
-    throw InputError(out.tokenizer_path + ": " + std::to_string(out.tokenizer->vocab_size()) +
-                     " tokens, but the model's vocab_size is " + std::to_string(model->arch().vocab_size) +
-                     " (ids past it have no embedding row)");
   EngineOptions eo;
   static_cast<LoadOptions&>(eo) = load;
   static_cast<RunOptions&>(eo) = run;
