@@ -72,12 +72,6 @@ Engine::Engine(std::shared_ptr<const Transformer> model, EngineOptions options)
   at::set_num_threads(options_.threads > 0 ? options_.threads : hardware_threads());
 }
 
-std::shared_ptr<Engine> Engine::open(const std::string& model_dir, EngineOptions options) {
-  const at::Device device = parse_device(options.device);
-  auto model = Transformer::load(model_dir, dtype_from_name(options.dtype), device);
-  return std::make_shared<Engine>(std::move(model), std::move(options));
-}
-
 std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
                                         const RunOptions& run_options, RunStats* stats, bool keep_dtype,
                                         const std::function<void(int64_t)>& on_batch) const {

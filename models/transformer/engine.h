@@ -57,8 +57,6 @@ class Engine {
   // Refuses (InputError) a model whose dtype or device differs from options: an Engine that claims bfloat16
   // on CUDA must not silently run a float32 CPU model.
   Engine(std::shared_ptr<const Transformer> model, EngineOptions options);
-  // Loads config.json + weights from a Hugging Face model directory.
-  static std::shared_ptr<Engine> open(const std::string& model_dir, EngineOptions options);
 
   const Transformer& model() const { return *model_; }
   std::shared_ptr<const Transformer> model_ptr() const { return model_; }  // for trainers that share the weights

@@ -17,7 +17,7 @@
 #include "data/syntax/labelled_tree.h"
 #include "data/syntax/parse.h"
 #include "data/syntax/structural.h"
-#include "models/transformer/engine.h"
+#include "models/open/open_model.h"
 #include "models/transformer/transformer.h"
 #include "models/util/error.h"
 #include "tests/data/extract/extract_fixture.h"
@@ -233,9 +233,9 @@ TEST_F(Extract, BadInputsGiveOneLineErrorsNamingTheFile) {
 // budget reaches the forwards instead of being replaced by the engine's.
 TEST_F(Extract, SharedEngineRunsWithTheCallersTokenBudget) {
   const auto corpus = write_corpus(dir_, 8);
-  models::EngineOptions eo;
-  eo.token_budget = 8192;
-  const auto engine = models::Engine::open(*model_, eo);
+  models::RunOptions engine_run;
+  engine_run.token_budget = 8192;
+  const auto engine = models::open_model(models::ModelSource::directory(*model_), {}, engine_run).engine;
   auto run = [&](int64_t budget, const std::string& name) {
     auto o = tiny_options(*model_, corpus, dir_ + "/" + name + ".h5");
     o.shared_engine = engine;
