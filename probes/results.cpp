@@ -7,9 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/util/csv.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "models/util/spec.h"
+#include "probes/sweep_internal.h"
 
 namespace ps::probes {
 
@@ -17,45 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kFormat = "probescope-probe-results/1";  // the writer's (sweep_results.cpp)
-
 // results.csv names probes relative to its own folder ("probes/…").
 std::string resolve_probe(const std::string& probe, const std::string& results_path) {
   if (probe.empty() || fs::path(probe).is_absolute()) return probe;
   return (fs::path(results_path).parent_path() / probe).lexically_normal().string();
-}
-
-// RFC 4180 records as the writer quotes them (a quoted field may hold commas, quotes and newlines); each
-// record keeps the line it starts on.
-struct Record {
-  int64_t line = 0;
-  std::vector<std::string> fields;
-};
-std::vector<Record> parse_csv(const std::string& text, const std::string& path) {
-  std::vector<Record> out;
-  Record rec{1, {}};
-  std::string field;
-  bool quoted = false, any = false;
-  int64_t line = 1;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char ch = text[i];
-    if (quoted) {
-      if (ch == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-      else if (ch == '"') quoted = false;
-      else field += ch, line += ch == '\n';
-      continue;
-    }
-    if (ch == '"' && field.empty()) quoted = true, any = true;
-    else if (ch == ',') rec.fields.push_back(std::move(field)), field.clear(), any = true;
-    else if (ch == '\n' || ch == '\r') {
-      if (ch == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      if (any || !field.empty()) rec.fields.push_back(std::move(field)), out.push_back(std::move(rec));
-      field.clear(), any = false, rec = Record{++line, {}};
-    } else field += ch, any = true;
-  }
-  if (quoted) throw InputError(path + ":" + std::to_string(rec.line) + ": unterminated quoted field");
-  if (any || !field.empty()) rec.fields.push_back(std::move(field)), out.push_back(std::move(rec));
-  return out;
 }
 
 int to_int(const std::string& s, const std::string& col, const std::string& at) {
@@ -86,7 +53,7 @@ bool is_control(const std::string& task, const std::string& at) {
 }
 
 std::vector<ResultRow> read_csv_results(const std::string& path) {
-  const auto records = parse_csv(read_file(path), path);
+  const auto records = csv::parse(read_file(path), path);
   if (records.empty()) throw InputError(path + ":1: empty file (no header)");
   const auto& head = records.front().fields;
   std::map<std::string, size_t> col;
@@ -118,14 +85,7 @@ std::vector<ResultRow> read_csv_results(const std::string& path) {
 }
 
 std::vector<ResultRow> read_json_results(const std::string& path) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where(path, std::string("not valid JSON: ") + e.what()));
-  }
-  if (!doc.is_object() || doc.value("format", "") != kFormat || !doc.contains("rows") || !doc["rows"].is_array())
-    throw InputError(where(path, "not a probescope probe results file"));
+  const nlohmann::json doc = sweep::read_results_json(path);
   std::vector<ResultRow> rows;
   for (size_t r = 0; r < doc["rows"].size(); ++r) {
     const auto& j = doc["rows"][r];
@@ -184,5 +144,21 @@ std::vector<ResultSummary> summarise_results(const std::vector<ResultRow>& rows,
   }
   return out;
 }
+
+namespace sweep {
+
+nlohmann::json read_results_json(const std::string& path) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(where(path, std::string("not valid JSON: ") + e.what()));
+  }
+  if (!doc.is_object() || doc.value("format", "") != kResultsFormat || !doc.contains("rows") || !doc["rows"].is_array())
+    throw InputError(where(path, "not a probescope probe results file"));
+  return doc;
+}
+
+}  // namespace sweep
 
 }  // namespace ps::probes

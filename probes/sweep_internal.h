@@ -14,6 +14,11 @@
 
 namespace ps::probes::sweep {
 
+// results.json: written by Results (sweep_results.cpp), read back by it on resume and by read_results.
+inline constexpr const char* kResultsFormat = "probescope-probe-results/1";
+// The parsed file, checked to be a results document; InputError naming the file otherwise.
+nlohmann::json read_results_json(const std::string& path);
+
 struct Settings {
   ProbeKind kind = ProbeKind::ast;
   int epochs = 20, batch_size = 32, patience = 5;

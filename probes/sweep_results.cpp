@@ -11,7 +11,6 @@
 namespace ps::probes::sweep {
 
 namespace {
-constexpr const char* kFormat = "probescope-probe-results/1";
 
 std::string num(double v) {
   if (!std::isfinite(v)) return "";
@@ -90,14 +89,7 @@ Results::Results(const std::string& out_dir, const nlohmann::json& settings, Pro
   csv_path_ = (fs::path(out_dir) / "results.csv").string();
   summary_path_ = (fs::path(out_dir) / "summary.csv").string();
   if (!file_exists(json_path_)) return;
-  nlohmann::json old;
-  try {
-    old = nlohmann::json::parse(read_file(json_path_));
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(where(json_path_, std::string("not valid JSON: ") + e.what()));
-  }
-  if (!old.is_object() || old.value("format", "") != kFormat || !old.contains("rows") || !old["rows"].is_array())
-    throw InputError(where(json_path_, "not a probescope probe results file"));
+  const nlohmann::json old = read_results_json(json_path_);
   const nlohmann::json& was = old["settings"];
   for (const auto& [k, v] : settings_.items())
     if (!was.contains(k) || was[k] != v)
@@ -125,7 +117,7 @@ void Results::add(nlohmann::json row) {
 }
 
 void Results::write() const {
-  nlohmann::json doc = {{"format", kFormat}, {"settings", settings_}, {"rows", rows_}};
+  nlohmann::json doc = {{"format", kResultsFormat}, {"settings", settings_}, {"rows", rows_}};
   const std::vector<std::string>& metrics = metric_columns(kind_);
   const std::vector<std::string> head = {"model", "language", "store", "layer", "k", "seed", "task"};
   const std::vector<std::string> tail = {"epochs", "best_epoch", "seconds", "n_train", "n_valid", "n_test", "probe"};

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "models/util/csv.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 
@@ -12,51 +13,7 @@ namespace ps::plot {
 
 std::vector<std::vector<std::string>> parse_csv(const std::string& text, const std::string& source) {
   std::vector<std::vector<std::string>> out;
-  std::vector<std::string> rec;
-  std::string cell;
-  bool quoted = false, any = false;
-  int line = 1, quote_line = 0;
-  auto end_record = [&] {
-    if (any || !cell.empty() || !rec.empty()) {
-      rec.push_back(cell);
-      out.push_back(std::move(rec));
-    }
-    rec.clear();
-    cell.clear();
-    any = false;
-  };
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          cell += '"';
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        cell += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-      any = true;
-      quote_line = line;
-    } else if (c == ',') {
-      rec.push_back(std::move(cell));
-      cell.clear();
-      any = true;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      end_record();
-      ++line;
-    } else {
-      cell += c;
-    }
-  }
-  if (quoted) throw InputError(where(source, "line " + std::to_string(quote_line) + ": unterminated quoted field"));
-  end_record();
+  for (auto& r : csv::parse(text, source)) out.push_back(std::move(r.fields));
   return out;
 }
 
