@@ -321,9 +321,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   sum.total_snippets = writer.committed_samples();
   if (!cancelled && sum.total_snippets == 0 && (sum.records > 0 || reader_summary.skipped_total() > 0)) {
     // Never finish an empty store that looks like a result: say which limits skipped every record.
-    std::string counts;
-    for (int k = 1; k < kNumSkips; ++k)
-      if (sum.skipped[k]) counts += (counts.empty() ? "" : ", ") + std::string(skip_name(Skip(k))) + " " + std::to_string(sum.skipped[k]);
+    std::string counts = sum.skip_counts();
     for (const auto& [reason, n] : reader_summary.skipped)
       if (n) counts += (counts.empty() ? "" : ", ") + std::string(corpus::reason_name(reason)) + " " + std::to_string(n);
     throw InputError(opt.corpus + ": every record was skipped (" + counts + "); first: " + first_skip);

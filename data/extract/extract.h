@@ -66,6 +66,7 @@ struct ExtractSummary {
   bool complete = false;      // finished (false when cancelled)
   bool already_complete = false;
   std::string format() const;  // multi-line human summary
+  std::string skip_counts() const;  // "parse_error 2, too_long 1", or "" when nothing was skipped
 };
 
 // Runs the pipeline. Progress (optional) counts snippets with tokens as the extra unit; cancel() stops after the

@@ -37,6 +37,13 @@ int64_t count_records(const std::string& jsonl, int shard_index, int shard_count
   return mine;
 }
 
+std::string ExtractSummary::skip_counts() const {
+  std::string out;
+  for (int k = 1; k < kNumSkips; ++k)
+    if (skipped[k]) out += std::string(out.empty() ? "" : ", ") + skip_name(Skip(k)) + " " + std::to_string(skipped[k]);
+  return out;
+}
+
 std::string ExtractSummary::format() const {
   char buf[1024];
   const double pad_avoided = padded_slots > 0 ? 1.0 - double(slots) / double(padded_slots) : 0.0;
@@ -52,9 +59,7 @@ std::string ExtractSummary::format() const {
                 100.0 * pad_avoided, seconds, forward_seconds, seconds > 0 ? double(tokens) / seconds : 0.0,
                 double(file_bytes) / 1e6, complete ? "" : " (NOT complete: rerun the same command to resume)");
   s += buf;
-  std::string skips;
-  for (int k = 1; k < kNumSkips; ++k)
-    if (skipped[k]) skips += std::string(skips.empty() ? "" : ", ") + skip_name(Skip(k)) + " " + std::to_string(skipped[k]);
+  const std::string skips = skip_counts();
   s += "  " + std::to_string(records) + " corpus records of this shard read; skipped: " + (skips.empty() ? "none" : skips) + "\n";
   return s;
 }
