@@ -11,6 +11,7 @@
 
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
+#include "tests/models/tokenizer/tokenizer_test_util.h"
 #include "tests/common/memory_limit.h"
 #include "tests/common/scratch.h"
 
@@ -23,14 +24,7 @@ std::string bpe(const std::string& vocab, const std::string& merges, const std::
     "decoder":null,)" + extra + R"("model":{"type":"BPE","vocab":)" + vocab + R"(,"merges":)" + merges + "}}";
 }
 
-std::string error_of(const std::string& json_text) {
-  try {
-    Tokenizer::from_json(json_text, "tok.json");
-  } catch (const ps::InputError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ps::tok::testing::error_of;
 
 struct BadTokenizer {
   std::string name, json, expected;

@@ -5,6 +5,7 @@
 
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
+#include "tests/models/tokenizer/tokenizer_test_util.h"
 
 namespace {
 
@@ -18,14 +19,7 @@ std::string tiny_bpe(const std::string& merges = R"(["h e", ["he", "y"]])") {
     "model":{"type":"BPE","vocab":{"h":0,"e":1,"y":2,"he":3,"hey":4,"Ġ":5},"merges":)" + merges + "}}";
 }
 
-std::string error_of(const std::string& json_text) {
-  try {
-    Tokenizer::from_json(json_text, "tok.json");
-  } catch (const ps::InputError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ps::tok::testing::error_of;
 
 TEST(Tokenizer, TinyBpeMergesByRankAndMapsOffsetsToBytes) {
   Tokenizer t = Tokenizer::from_json(tiny_bpe(), "tiny");
