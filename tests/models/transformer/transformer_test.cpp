@@ -9,6 +9,7 @@
 #include "models/transformer/transformer.h"
 #include "models/util/error.h"
 #include "tests/models/transformer/reference_models.h"
+#include "tests/models/transformer/load_error.h"
 #include "tests/models/transformer/tiny_models.h"
 
 namespace ps::models {
@@ -149,14 +150,7 @@ TEST(Transformer, PrefixlessGpt2WithBufferLoadsTheSame) {
   EXPECT_EQ(Transformer::load(d1)->num_parameters(), int64_t(50 * 32 + 64 * 32 + 2 * (4 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 2 * 32 * 128 + 128 + 32) + 64));
 }
 
-std::string load_error(const std::string& dir) {
-  try {
-    Transformer::load(dir);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::load_error;
 
 TEST(Transformer, BadCheckpointsGiveOneLineErrors) {
   auto spec = test::tiny_spec(Tiny::LLaMA);

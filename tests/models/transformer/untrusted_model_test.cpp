@@ -19,6 +19,7 @@
 #include "models/util/files.h"
 #include "tests/common/memory_limit.h"
 #include "tests/common/scratch.h"
+#include "tests/models/transformer/load_error.h"
 #include "tests/models/transformer/tiny_models.h"
 
 namespace ps::models {
@@ -67,14 +68,7 @@ std::string write_bad_model(const BadModel& b) {
   return dir;
 }
 
-std::string load_error(const std::string& dir) {
-  try {
-    Transformer::load(dir);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using test::load_error;
 
 TEST(UntrustedModel, ClaimedSizesAreCheckedAgainstTheTensors) {
   for (const auto& b : bad_models()) {
