@@ -15,7 +15,26 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' |
 Mode mode_from_name(const std::string& name) {
   if (name == "offsets") return Mode::Offsets;
   if (name == "joined") return Mode::Joined;
-  throw InputError("--align: unknown mode '" + name + "' (expected offsets or joined)");
+  if (name == "boundary") return Mode::Boundary;
+  throw InputError("--align: unknown mode '" + name + "' (expected boundary, offsets or joined)");
+}
+
+const char* mode_name(Mode m) {
+  switch (m) {
+    case Mode::Offsets: return "offsets";
+    case Mode::Joined: return "joined";
+    case Mode::Boundary: return "boundary";
+  }
+  return "?";
+}
+
+int64_t count_noncontiguous(const Alignment& a) {
+  int64_t n = 0;
+  for (int64_t w = 0; w < a.n_words(); ++w) {
+    const int64_t b = a.word_offsets[w], e = a.word_offsets[w + 1];
+    if (b < e && a.word_subwords[e - 1] - a.word_subwords[b] != e - b - 1) ++n;
+  }
+  return n;
 }
 
 Pool pool_from_name(const std::string& name) {
@@ -84,6 +103,17 @@ Alignment align_spans(const std::string& text, const std::vector<Span>& word_spa
     al.word_subwords.insert(al.word_subwords.end(), mine.begin(), mine.end());
     al.word_offsets.push_back(static_cast<int64_t>(al.word_subwords.size()));
   }
+  for (size_t w = 1; w < word_spans.size(); ++w) {
+    const auto b0 = al.word_subwords.begin() + al.word_offsets[w - 1], e0 = al.word_subwords.begin() + al.word_offsets[w];
+    const auto e1 = al.word_subwords.begin() + al.word_offsets[w + 1];
+    for (auto i = b0, j = e0; i != e0 && j != e1;) {  // both lists ascending
+      if (*i == *j) {
+        ++al.n_shared_pairs;
+        break;
+      }
+      *i < *j ? ++i : ++j;
+    }
+  }
   return al;
 }
 
@@ -105,8 +135,12 @@ Alignment align_joined(const tok::Tokenizer& tokenizer, const std::vector<std::s
 }
 
 Alignment align(const tok::Tokenizer& tokenizer, const std::string& code, const std::vector<Span>& word_spans, Mode mode,
-                bool add_special_tokens) {
+                bool add_special_tokens, const tok::Tokenizer* continuation) {
   if (mode == Mode::Offsets) return align_offsets(tokenizer, code, word_spans, add_special_tokens);
+  if (mode == Mode::Boundary) {
+    if (!continuation) throw InputError("align: boundary mode needs the continuation tokenizer");
+    return align_boundary(tokenizer, *continuation, code, word_spans, add_special_tokens);
+  }
   std::vector<std::string> words;
   words.reserve(word_spans.size());
   const int64_t len = static_cast<int64_t>(code.size());

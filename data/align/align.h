@@ -2,7 +2,10 @@
 // Code tokens (words) -> model subwords, and pooling subword vectors into one vector per word
 // (AST-Probe §2: a code token's representation is the mean of its subwords').
 //
-// Offsets mode (default): the real source text is tokenized once; subword i belongs to word w when their byte
+// Boundary mode (the default for byte-level BPE and Metaspace tokenizers, see boundary.h): each word together
+// with the whitespace/comment gap before it is encoded as its own piece and the ids are concatenated, so the
+// text is unchanged, "Ġreturn" keeps its leading space, and no subword crosses a word boundary.
+// Offsets mode: the real source text is tokenized once; subword i belongs to word w when their byte
 // spans overlap, after trimming whitespace off both ends of the subword's span. So a byte-level BPE "Ġfoo" whose
 // span covers the space belongs to `foo` only, whitespace-only subwords belong to nothing, and a subword that
 // straddles two words (e.g. a merged "()") belongs to both. The tokenizer's offsets are used as given.
@@ -21,9 +24,10 @@
 
 namespace ps::align {
 
-enum class Mode { Offsets, Joined };
+enum class Mode { Offsets, Joined, Boundary };
 enum class Pool { Mean, First, Last };
-Mode mode_from_name(const std::string& name);  // "offsets" | "joined"; InputError otherwise
+Mode mode_from_name(const std::string& name);  // "offsets" | "joined" | "boundary"; InputError otherwise
+const char* mode_name(Mode m);
 Pool pool_from_name(const std::string& name);  // "mean" | "first" | "last"; InputError otherwise
 
 using Span = std::pair<int64_t, int64_t>;  // [begin, end) in bytes
@@ -38,6 +42,9 @@ struct Alignment {
   std::vector<int64_t> word_subwords;
   std::vector<uint8_t> fallback;  // per word: 1 if it overlapped no subword and got the nearest one
   int64_t n_fallback = 0;
+  // Adjacent word pairs whose subword sets overlap (a merged "()" pooled into both): they get identical
+  // vectors when each has only that subword. Always 0 in boundary mode (unless a word falls back).
+  int64_t n_shared_pairs = 0;
   int64_t n_words() const { return static_cast<int64_t>(word_spans.size()); }
   int64_t n_subwords() const { return static_cast<int64_t>(encoding.ids.size()); }
 };
@@ -54,9 +61,19 @@ Alignment align_offsets(const tok::Tokenizer& tokenizer, const std::string& code
 Alignment align_joined(const tok::Tokenizer& tokenizer, const std::vector<std::string>& words,
                        bool add_special_tokens = true);
 
-// Either mode for words given by byte spans in `code`.
+// Boundary mode: `continuation` encodes every piece after the first (continuation_tokenizer() of the same
+// tokenizer.json: no prefix space/▁ added to a piece that continues the text). Word spans must be ascending and
+// non-overlapping (InputError otherwise).
+Alignment align_boundary(const tok::Tokenizer& tokenizer, const tok::Tokenizer& continuation, const std::string& code,
+                         const std::vector<Span>& word_spans, bool add_special_tokens = true);
+
+// Any mode for words given by byte spans in `code`. Boundary needs `continuation` (InputError without it).
 Alignment align(const tok::Tokenizer& tokenizer, const std::string& code, const std::vector<Span>& word_spans,
-                Mode mode, bool add_special_tokens = true);
+                Mode mode, bool add_special_tokens = true, const tok::Tokenizer* continuation = nullptr);
+
+// Words whose pooled subwords are not the contiguous run from their first to their last subword (a
+// whitespace-only subword skipped inside a string literal): what /words/subword_spans alone cannot express.
+int64_t count_noncontiguous(const Alignment& a);
 
 // Pools a row-major float matrix [n_subwords, d] (row i = encoding position i, specials included) into
 // out [n_words, d]. A word without subwords (only possible when the encoding has no content subword at all)
