@@ -1,8 +1,10 @@
-// probescope extract / merge: the corpus through the model into an HDF5 store (data/extract), and shard joins.
+// probescope extract / merge / align-check: the corpus through the model into an HDF5 store (data/extract),
+// shard joins, and what an alignment mode costs the model.
 #include <cstdio>
 #include <memory>
 
 #include "app/cli/commands.h"
+#include "data/extract/align_check.h"
 #include "data/extract/extract.h"
 #include "data/store/merge.h"
 #include "models/util/error.h"
@@ -74,8 +76,14 @@ void add_extract_command(CLI::App& app) {
   cmd->add_option("--language", o.language, "auto (the first record's), a language, or any")->capture_default_str();
   cmd->add_option("--syntax", o.syntax, "auto, on or off: parse and store (d, c, u) and structural trees")
       ->capture_default_str();
-  cmd->add_option("--align", o.align, "offsets (real source by byte offsets) or joined (reference: words joined by spaces)")
+  cmd->add_option("--align", o.align,
+                  "auto (boundary for byte-level BPE and Metaspace tokenizers, else offsets), boundary (each word with "
+                  "the gap before it tokenized as its own piece: no subword shared by two words), offsets (the text "
+                  "tokenized once, subwords matched by byte offsets) or joined (reference: words joined by spaces)")
       ->capture_default_str();
+  cmd->add_flag("--no-raw-last-block", [a](int64_t) { a->opt.raw_last_block = false; },
+                "do not also store the last block's raw output (words/blocks.{n-1}.hook_resid_post) beside the final "
+                "norm's layer n");
   cmd->add_option("--pool", o.pool, "subwords → word: mean, first or last")->capture_default_str();
   cmd->add_option("--shard", a->shard, "process record r iff r % N == i (i/N); join shards with `probescope merge`")
       ->capture_default_str();
@@ -102,6 +110,27 @@ void add_extract_command(CLI::App& app) {
   merge->callback(guarded("merge", [out, shards, overwrite] { run_merge(*out, *shards, *overwrite); }));
 }
 
+void add_align_check_command(CLI::App& app) {
+  auto o = std::make_shared<ps::extract::AlignCheckOptions>();
+  auto* cmd = app.add_subcommand(
+      "align-check",
+      "What an alignment mode does on real functions: subwords, adjacent word pairs sharing a subword, words with "
+      "a non-contiguous subword set, and (causal LMs) the perplexity of the same comment-free functions tokenized "
+      "naturally vs re-segmented at word boundaries (--align boundary), each function scored alone with its EOS");
+  cmd->add_option("--model", o->model_dir, "Hugging Face model directory")->required();
+  cmd->add_option("--corpus", o->corpus, "corpus JSONL")->required();
+  cmd->add_option("--splits", o->splits, "corpus splits scored (held-out by default; \"\" = all)")->capture_default_str();
+  cmd->add_option("--language", o->language, "auto (the first record's) or a language")->capture_default_str();
+  cmd->add_option("--limit", o->limit, "functions scored (0 = all)")->capture_default_str();
+  cmd->add_flag("--bf16", o->bf16, "bf16 autocast for the forwards");
+  cmd->add_option("--threads", o->load.threads, "CPU threads (0 = all)")->capture_default_str();
+  cmd->callback(guarded("align-check", [o] {
+    const auto r = ps::extract::align_check(*o);
+    std::fputs(r.format(o->model_dir, o->corpus).c_str(), stdout);
+  }));
+}
+
 static const CommandRegistration registration{30, add_extract_command};
+static const CommandRegistration align_check_registration{31, add_align_check_command};
 
 }  // namespace ps::cli

@@ -16,6 +16,7 @@ models::Capture Plan::capture() const {
       if (h == Hook::resid_post || l > 0) c.hooks.insert(model_hook(h, l));
   for (int l : token_layers) c.hooks.insert(model_hook(Hook::resid_post, l));
   for (int l : attention_layers) c.hooks.insert("blocks." + std::to_string(l - 1) + ".attn.hook_pattern");
+  if (raw_last_block) c.hooks.insert(raw_last_block_hook());
   return c;
 }
 
@@ -45,7 +46,7 @@ store::Snippet snippet_record(const Prepared& p, bool with_syntax) {
   for (const auto& o : a.encoding.offsets) s.char_spans.push_back({int64_t(o.first), int64_t(o.second)});
   for (int64_t w = 0; w < a.n_words(); ++w) {
     s.word_spans.push_back({a.word_spans[w].first, a.word_spans[w].second});
-    // The store keeps a contiguous cover of each word's subwords; pooling used the exact CSR set.
+    // A contiguous cover of each word's subwords; the exact set pooled is the word_pool table.
     const int64_t b = a.word_offsets[w], e = a.word_offsets[w + 1];
     if (b == e) {
       s.word_subwords.push_back({0, 0});
@@ -83,6 +84,12 @@ store::SnippetBatch make_batch(const Plan& plan, const Group& group, const std::
   auto& meta = b.tables["snippet_meta"];
   add_column(meta, "split", store::DType::i32);
   add_column(meta, "source_index", store::DType::i64);
+  add_column(meta, "shared_pairs", store::DType::i32);
+  // Exactly which subwords each word pooled, one (word, token) row per pair, both relative to the snippet:
+  // /words/subword_spans is only their contiguous cover.
+  auto& word_pool = b.tables["word_pool"];
+  add_column(word_pool, "word", store::DType::i32);
+  add_column(word_pool, "token", store::DType::i32);
   if (b.with_syntax) {
     add_column(b.tables["structural"], "depth", store::DType::i32);
     add_column(b.tables["structural"], "leaf_node", store::DType::i32);
@@ -103,6 +110,12 @@ store::SnippetBatch make_batch(const Plan& plan, const Group& group, const std::
         act(b, "words/" + store_suffix(h, l), store::Rows::words, plan)
             .data.append(pooled.data(), W);
       }
+    if (plan.raw_last_block) {
+      const at::Tensor& x = hook_of(st, plan.raw_last_block_hook(), p.snippet.id);
+      pooled.assign(size_t(W * d), 0.f);
+      align::pool(p.alignment, x.data_ptr<float>(), n, d, plan.pool, pooled.data());
+      act(b, "words/" + plan.raw_last_block_hook(), store::Rows::words, plan).data.append(pooled.data(), W);
+    }
     for (int l : plan.token_layers) {
       const at::Tensor& x = hook_of(st, model_hook(Hook::resid_post, l), p.snippet.id);
       act(b, "tokens/" + store_suffix(Hook::resid_post, l), store::Rows::tokens, plan).data.append(x.data_ptr<float>(), n);
@@ -120,7 +133,19 @@ store::SnippetBatch make_batch(const Plan& plan, const Group& group, const std::
     const int32_t split = split_id(p.snippet.split);
     meta.columns["split"].append(&split, 1);
     meta.columns["source_index"].append(&p.source_index, 1);
+    const int32_t shared = int32_t(p.alignment.n_shared_pairs);
+    meta.columns["shared_pairs"].append(&shared, 1);
     meta.counts.push_back(1);
+    {
+      const auto& a = p.alignment;
+      std::vector<int32_t> words, tokens;
+      for (int64_t w = 0; w < W; ++w)
+        for (int64_t k = a.word_offsets[w]; k < a.word_offsets[w + 1]; ++k)
+          words.push_back(int32_t(w)), tokens.push_back(int32_t(a.word_subwords[k]));
+      word_pool.columns["word"].append(words.data(), int64_t(words.size()));
+      word_pool.columns["token"].append(tokens.data(), int64_t(tokens.size()));
+      word_pool.counts.push_back(int64_t(words.size()));
+    }
     if (b.with_syntax) {
       auto& s = b.tables["structural"];
       s.columns["depth"].append(p.leaf_depth.data(), W);

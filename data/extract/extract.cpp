@@ -1,15 +1,18 @@
 // extract(): settings → model, tokenizer and store → three-stage pipeline (see extract.h).
 #include "data/extract/extract.h"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 
+#include "data/align/boundary.h"
 #include "data/corpus/readers.h"
 #include "data/extract/detail/bounded_queue.h"
 #include "data/extract/detail/pipeline.h"
+#include "data/store/manifest_fields.h"
 #include "data/store/reader.h"
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"
@@ -68,7 +71,8 @@ std::string model_hash(const std::string& dir) {
   return sha256_hex(all);
 }
 
-Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, const std::string& language) {
+Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, const std::string& language,
+               const std::string& tokenizer_path) {
   Plan p;
   const auto& arch = model.arch();
   p.n_layers = int(arch.n_layers);
@@ -87,7 +91,16 @@ Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, cons
   p.store_dtype = store::parse_dtype(opt.store_dtype);
   if (!store::is_float(p.store_dtype)) throw InputError("--store-dtype: must be float32, float16 or bfloat16");
   p.pool = align::pool_from_name(opt.pool);
-  p.prepare.align_mode = align::mode_from_name(opt.align);
+  {
+    const std::string json = align::read_tokenizer_json(tokenizer_path);
+    p.prepare.align_mode = align::resolve_mode(opt.align, align::tokenizer_traits(json, tokenizer_path));
+    if (p.prepare.align_mode == align::Mode::Boundary)
+      p.prepare.continuation = std::make_shared<const tok::Tokenizer>(align::continuation_tokenizer(json, tokenizer_path));
+  }
+  p.final_norm = arch.family != models::Family::BERT;
+  const bool last_stored = std::find(p.layers.begin(), p.layers.end(), p.n_layers) != p.layers.end() &&
+                           std::find(p.hooks.begin(), p.hooks.end(), Hook::resid_post) != p.hooks.end();
+  p.raw_last_block = p.final_norm && opt.raw_last_block && last_stored && p.n_layers > 0;
   p.prepare.max_tokens = arch.max_positions;
   p.language = language;
   if (opt.syntax == "on" || opt.syntax == "auto") {
@@ -159,7 +172,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   ExtractOptions eff = opt;
   static_cast<models::LoadOptions&>(eff.engine) = engine->options();
   eff.engine.validate();
-  const Plan plan = make_plan(eff, engine->model(), language);
+  const Plan plan = make_plan(eff, engine->model(), language, tokenizer_path);
   const std::string label = opt.model_label.empty() ? models::default_label(source) : opt.model_label;
   const store::Manifest manifest =
       detail::make_manifest(eff, plan,
@@ -169,6 +182,11 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
 
   ExtractSummary sum;
   sum.out = opt.out;
+  sum.align = align::mode_name(plan.prepare.align_mode);
+  if (plan.final_norm && plan.n_layers > 0)
+    sum.layer_note = "layer " + store::layer_label(manifest, plan.n_layers) + " is the final norm of block " +
+                     std::to_string(plan.n_layers - 1) + "'s output" +
+                     (plan.raw_last_block ? "; the raw block output is words/" + plan.raw_last_block_hook() : "");
   if (!opt.overwrite && file_exists(opt.out)) {
     // A finished store with the same settings is the result already; a different one is refused by the writer.
     bool complete = false;
@@ -305,6 +323,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
       auto batch = detail::make_batch(plan, *g, states);
       states.clear();
       if (!batches.push(std::move(batch))) break;
+      for (const auto& p : *g) sum.shared_pairs += p.alignment.n_shared_pairs, sum.fallback_words += p.alignment.n_fallback;
     }
   } catch (...) {
     fail(std::current_exception());

@@ -34,8 +34,13 @@ struct ExtractOptions {
   int gzip = 0;                        // 0 = off; 1..9 = shuffle + deflate
   std::string language = "auto";       // auto: the first record's language; "any": keep every language
   std::string syntax = "auto";         // auto (on for code languages) | on | off
-  std::string align = "offsets";       // offsets | joined (the reference's words-joined-by-spaces input)
+  // auto: boundary for byte-level BPE and Metaspace tokenizers, offsets otherwise (data/align/boundary.h);
+  // boundary | offsets | joined (the reference's words-joined-by-spaces input). The manifest records the mode used.
+  std::string align = "auto";
   std::string pool = "mean";           // mean | first | last
+  // When the last stored layer is the final norm's output (GPT-2 ln_f, LLaMA norm), also store the last
+  // block's raw output as words/blocks.{n-1}.hook_resid_post, so it can be probed without the norm.
+  bool raw_last_block = true;
   models::EngineOptions engine;
   int shard_index = 0, shard_count = 1;  // record r belongs to shard r % shard_count
   int64_t limit = 0;                     // at most this many snippets of this shard (0 = all)
@@ -57,6 +62,10 @@ struct ExtractSummary {
   int64_t resumed_from = 0;   // snippets already committed when the run started
   int64_t total_snippets = 0; // in the store at the end
   int64_t tokens = 0, words = 0;
+  std::string align;           // the alignment mode used (auto resolved)
+  int64_t shared_pairs = 0;    // adjacent word pairs (written now) whose pooled subword sets overlap
+  int64_t fallback_words = 0;  // words (written now) that overlapped no subword and pooled the nearest one
+  std::string layer_note;      // e.g. "layer 4 = ln_f(block 3); raw block 3 output in words/blocks.3.hook_resid_post"
   std::array<int64_t, kNumSkips> skipped{};
   int64_t slots = 0;          // token slots the forwards computed (tokens + padding)
   int64_t padded_slots = 0;   // slots one-sequence-per-row padding would have computed for the same groups

@@ -74,7 +74,7 @@ PrepareResult prepare(corpus::Snippet snippet, int64_t source_index, const tok::
     r.message = where + ": no code tokens";
     return r;
   }
-  p.alignment = align::align(tokenizer, text, words, opt.align_mode, opt.add_special_tokens);
+  p.alignment = align::align(tokenizer, text, words, opt.align_mode, opt.add_special_tokens, opt.continuation.get());
   const int64_t n = p.alignment.n_subwords();
   if (opt.max_tokens > 0 && n > opt.max_tokens) {
     r.skip = Skip::too_long;

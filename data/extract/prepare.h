@@ -3,6 +3,7 @@
 // (words), the model's subwords aligned to words, the AST-Probe (d, c, u) labels and the structural-probe
 // tree. Pure CPU work with no model state, so it runs on the producer thread ahead of the forwards.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ namespace ps::extract {
 struct PrepareOptions {
   bool syntax = true;               // parse and label; a snippet that does not parse cleanly is skipped
   align::Mode align_mode = align::Mode::Offsets;
+  // Boundary mode: the tokenizer that encodes pieces after the first (align::continuation_tokenizer).
+  std::shared_ptr<const tok::Tokenizer> continuation;
   int64_t max_tokens = 0;           // the model's positions; longer inputs are skipped (0 = no limit)
   bool add_special_tokens = true;   // the tokenizer's post-processor (BOS/CLS/SEP) as the model was trained
 };

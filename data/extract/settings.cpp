@@ -59,6 +59,11 @@ std::string ExtractSummary::format() const {
                 100.0 * pad_avoided, seconds, forward_seconds, seconds > 0 ? double(tokens) / seconds : 0.0,
                 double(file_bytes) / 1e6, complete ? "" : " (NOT complete: rerun the same command to resume)");
   s += buf;
+  std::snprintf(buf, sizeof buf,
+                "  alignment %s: %lld adjacent word pairs share a subword, %lld words fell back to the nearest subword\n",
+                align.c_str(), (long long)shared_pairs, (long long)fallback_words);
+  s += buf;
+  if (!layer_note.empty()) s += "  " + layer_note + "\n";
   const std::string skips = skip_counts();
   s += "  " + std::to_string(records) + " corpus records of this shard read; skipped: " + (skips.empty() ? "none" : skips) + "\n";
   return s;
@@ -75,11 +80,12 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
   nlohmann::json settings = {
       {"layers", join_ints(plan.layers)}, {"hooks", hooks}, {"token_layers", join_ints(plan.token_layers)},
       {"attention_layers", join_ints(plan.attention_layers)}, {"heads", join_ints(plan.heads)},
-      {"store_dtype", store::dtype_name(plan.store_dtype)}, {"align", opt.align}, {"pool", opt.pool},
+      {"store_dtype", store::dtype_name(plan.store_dtype)}, {"align", align::mode_name(plan.prepare.align_mode)},
+      {"pool", opt.pool}, {"raw_last_block", plan.raw_last_block ? "words/" + plan.raw_last_block_hook() : ""},
       {"syntax", plan.prepare.syntax ? "on" : "off"}, {"language", plan.language},
       {"dtype", opt.engine.dtype}, {"device", opt.engine.device},
       {"packing", models::packing_name(opt.engine.packing)}, {"token_budget", opt.engine.token_budget},
-      {"pack_capacity", opt.engine.pack_capacity}, {"mask", opt.engine.mask}, {"group_tokens", plan.group_tokens},
+      {"mask", opt.engine.mask}, {"group_tokens", plan.group_tokens},
       {"shard_count", opt.shard_count}, {"limit", opt.limit}, {"splits", opt.splits}, {"gzip", opt.gzip},
       {"weights", opt.random_weights ? "random:" + std::to_string(*opt.random_weights) : "checkpoint"}};
   store::Manifest m;
@@ -99,6 +105,11 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
   m[k::seed] = opt.random_weights ? std::to_string(*opt.random_weights) : "none";
   m[k::tool_version] = PS_VERSION;
   m["layer_convention"] = "layer L = hidden_states[L]; attention layer L = block L-1";
+  if (plan.final_norm && plan.n_layers > 0) {
+    // hidden_states[n] is ln_f(block n-1's output): its own scale, so listings show it as "n (ln_f)".
+    m["final_norm"] = "ln_f";
+    m["final_norm_layer"] = std::to_string(plan.n_layers);
+  }
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));

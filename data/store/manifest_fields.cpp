@@ -25,6 +25,19 @@ int n_layers(const Manifest& m, const std::string& store_path) {
   return static_cast<int>(spec::to_int(it->second, store_path + ": manifest n_layers", 0, 1 << 16));
 }
 
+std::string layer_label(const Manifest& m, int layer) {
+  const auto it = m.find("final_norm_layer");
+  const bool normed = it != m.end() && it->second == std::to_string(layer);
+  if (!normed) return std::to_string(layer);
+  const auto name = m.find("final_norm");
+  return std::to_string(layer) + " (" + (name != m.end() && !name->second.empty() ? name->second : "final norm") + ")";
+}
+
+std::string raw_last_block_act(const Manifest& m) {
+  const auto it = m.find("raw_last_block");
+  return it != m.end() ? it->second : "";
+}
+
 std::vector<int> resolve_layers(const std::string& text, const std::vector<int>& stored, const std::string& store_path,
                                 int n_layers) {
   if (stored.empty()) throw InputError(where(store_path, "no layers of this kind are stored"));
@@ -50,6 +63,7 @@ std::vector<int> resolve_layers(const std::string& text, const std::vector<int>&
 std::string StoreReader::model_label() const { return store::model_label(manifest(), path()); }
 std::string StoreReader::language() const { return store::language(manifest()); }
 int StoreReader::n_layers() const { return store::n_layers(manifest(), path()); }
+std::string StoreReader::layer_label(int layer) const { return store::layer_label(manifest(), layer); }
 std::vector<int> StoreReader::resolve_layers(const std::string& spec, Rows rows) const {
   return resolve_layers(spec, layers(rows));
 }

@@ -18,6 +18,14 @@ std::string language(const Manifest& m);
 // not a plausible count is an InputError naming the store.
 int n_layers(const Manifest& m, const std::string& store_path);
 
+// How a layer is shown in listings, tables and plots: "4 (ln_f)" for the layer the manifest names as the final
+// norm's output (final_norm_layer; GPT-2/LLaMA's last hidden state, which differs in scale as well as depth),
+// plain "4" otherwise.
+std::string layer_label(const Manifest& m, int layer);
+// The stored word activation holding the raw last block output beside the final norm's
+// (manifest raw_last_block, e.g. "words/blocks.3.hook_resid_post"), or "" when the store has none.
+std::string raw_last_block_act(const Manifest& m);
+
 // The one layer-spec rule for stored layers. "all" or "" = every stored layer; "0,4,-1" = those layers in
 // the order given, duplicates dropped. A negative layer counts from the model's last hidden state
 // (-1 = n_layers) or, when n_layers is unknown (0), from the last stored layer. Every layer must be stored:

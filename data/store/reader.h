@@ -54,6 +54,7 @@ class StoreReader {
   std::string model_label() const;  // manifest model_label, else the file's stem
   std::string language() const;     // manifest language, "" when absent
   int n_layers() const;             // model blocks (hidden states 0..n_layers), 0 when absent
+  std::string layer_label(int layer) const;  // "4 (ln_f)" for the final norm's output, else "4"
   // "all" or "0,4,-1" among the layers stored for rows r (or among `stored`, e.g. attention tables):
   // negative counts from the model's last hidden state; each must be stored (InputError naming this store
   // and listing the stored layers). Order as given, duplicates dropped.

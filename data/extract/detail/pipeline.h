@@ -21,6 +21,11 @@ struct Plan {
   int n_layers = 0, n_heads = 0;
   int64_t d_model = 0;
   int64_t group_tokens = 0;
+  // The last hidden state is a final norm's output (GPT-2, LLaMA; not post-LN BERT): label it, and store
+  // the raw last block output beside it when raw_last_block.
+  bool final_norm = false;
+  bool raw_last_block = false;
+  std::string raw_last_block_hook() const { return "blocks." + std::to_string(n_layers - 1) + ".hook_resid_post"; }
   models::Capture capture() const;  // every model hook the plan needs
 };
 

@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "data/align/align.h"
+#include "data/align/boundary.h"
 #include "data/extract/extract.h"
 #include "data/extract/prepare.h"
+#include "data/store/manifest_fields.h"
 #include "data/store/merge.h"
 #include "data/store/reader.h"
 #include "data/syntax/labelled_tree.h"
@@ -54,8 +56,16 @@ TEST_F(Extract, MatchesPerSnippetForwardPoolingAndParse) {
   ASSERT_EQ(r.num_samples(), 12);
   EXPECT_EQ(r.layers(store::Rows::words), (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(r.manifest().at("model_label"), std::filesystem::path(*model_).filename().string());
+  // A byte-level BPE tokenizer: boundary alignment by default; GPT-2's layer 2 is ln_f's output.
+  EXPECT_EQ(r.manifest().at("align"), "boundary");
+  EXPECT_EQ(r.layer_label(2), "2 (ln_f)");
+  EXPECT_EQ(r.layer_label(1), "1");
+  EXPECT_EQ(store::raw_last_block_act(r.manifest()), "words/blocks.1.hook_resid_post");
+  ASSERT_TRUE(r.has_act("words/blocks.1.hook_resid_post"));
   const auto model = models::Transformer::load(*model_);
   const auto tk = tok::Tokenizer::from_file(*model_ + "/tokenizer.json");
+  const auto json = align::read_tokenizer_json(*model_ + "/tokenizer.json");
+  const auto cont = align::continuation_tokenizer(json, "tiny");
   for (int64_t i = 0; i < r.num_samples(); ++i) {
     // Rebuild the snippet independently: parse the original source again.
     std::string src;
@@ -69,7 +79,7 @@ TEST_F(Extract, MatchesPerSnippetForwardPoolingAndParse) {
     ASSERT_TRUE(parsed.ok());
     std::vector<align::Span> words;
     for (const auto& t : syntax::code_tokens(parsed.tree, parsed.code)) words.emplace_back(t.start_byte, t.end_byte);
-    const auto a = align::align_offsets(tk, parsed.code, words);
+    const auto a = align::align_boundary(tk, cont, parsed.code, words);
     ASSERT_EQ(r.tokens(i).input_ids, std::vector<int32_t>(a.encoding.ids.begin(), a.encoding.ids.end()));
 
     // One sequence alone, no packing, no padding.
@@ -78,6 +88,7 @@ TEST_F(Extract, MatchesPerSnippetForwardPoolingAndParse) {
     models::Capture cap;
     for (int l = 0; l <= 2; ++l) cap.hooks.insert("hidden_states." + std::to_string(l));
     cap.hooks.insert("blocks.1.attn.hook_pattern");
+    cap.hooks.insert("blocks.1.hook_resid_post");
     const auto out = model->forward(in, cap);
     const int64_t n = a.n_subwords(), W = a.n_words();
     for (int l = 0; l <= 2; ++l) {
@@ -89,6 +100,15 @@ TEST_F(Extract, MatchesPerSnippetForwardPoolingAndParse) {
       const auto tokens = r.acts(store::act_name(store::Rows::tokens, l), i);
       ASSERT_EQ(tokens.rows, n);
       EXPECT_LT(max_diff(tokens.data.data(), h.data_ptr<float>(), n * 32), 1e-4);
+    }
+    {
+      // The raw last block output, without ln_f: pooled like the layers, and not equal to layer 2.
+      const auto h = out.hooks.at("blocks.1.hook_resid_post")[0].contiguous();
+      const auto pooled = align::pool(a, std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel()), 32);
+      const auto got = r.acts("words/blocks.1.hook_resid_post", i);
+      ASSERT_EQ(got.rows, a.n_words());
+      EXPECT_LT(max_diff(got.data.data(), pooled.data(), a.n_words() * 32), 1e-4) << "snippet " << i;
+      EXPECT_GT(max_diff(got.data.data(), r.acts(store::act_name(store::Rows::words, 2), i).data.data(), a.n_words() * 32), 0.1);
     }
     const auto pat = out.hooks.at("blocks.1.attn.hook_pattern")[0].contiguous();
     const auto stored = r.table(store::attn_table(2), "pattern", i).to_floats();
