@@ -35,6 +35,20 @@ TEST(ManifestFields, ReaderAnswersWithTheManifestRules) {
   }
 }
 
+TEST(ManifestFields, FinalNormLayerIsLabelled) {
+  Manifest m = testing::base_manifest();
+  EXPECT_EQ(layer_label(m, 4), "4");  // a store without the keys (BERT, older builds): plain numbers
+  EXPECT_EQ(raw_last_block_act(m), "");
+  m["final_norm"] = "ln_f";
+  m["final_norm_layer"] = "4";
+  m["raw_last_block"] = "words/blocks.3.hook_resid_post";
+  EXPECT_EQ(layer_label(m, 4), "4 (ln_f)");
+  EXPECT_EQ(layer_label(m, 3), "3");
+  EXPECT_EQ(raw_last_block_act(m), "words/blocks.3.hook_resid_post");
+  m.erase("final_norm");
+  EXPECT_EQ(layer_label(m, 4), "4 (final norm)");
+}
+
 TEST(ManifestFields, LayerSpecRule) {
   EXPECT_EQ(resolve_layers("", {0, 2}, "s.h5", 0), (std::vector<int>{0, 2}));
   EXPECT_EQ(resolve_layers("2,0,2", {0, 2}, "s.h5", 0), (std::vector<int>{2, 0}));
