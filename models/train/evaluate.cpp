@@ -55,14 +55,19 @@ at::Tensor lm_loss(const models::Transformer& model, const LmBatch& batch, bool 
 }
 
 EvalResult evaluate(const models::Transformer& model, PackedData& valid, const std::vector<double>& unigram,
-                    int64_t max_tokens, int64_t rows_per_batch, bool bf16) {
+                    int64_t max_tokens, int64_t rows_per_batch, bool bf16, const MlmMasking* mlm,
+                    uint64_t mask_seed) {
   c10::InferenceMode guard;
   const auto table = at::tensor(unigram, at::TensorOptions().dtype(at::kDouble));
   EvalResult r;
   double sum = 0, usum = 0;
+  int64_t inputs = 0;
   for (int64_t row = 0; row < valid.eval_rows(); row += rows_per_batch) {
-    if (max_tokens > 0 && r.tokens >= max_tokens) break;
-    const LmBatch b = valid.eval_batch(row, rows_per_batch);
+    if (max_tokens > 0 && (mlm ? inputs : r.tokens) >= max_tokens) break;
+    LmBatch b = valid.eval_batch(row, rows_per_batch);
+    inputs += b.input_ids.numel();
+    if (mlm) b = mlm_rows(b, *mlm, mask_seed, row);
+    if (b.n_targets == 0) continue;
     {
       AutocastBf16 ac(bf16);
       sum += nll_sum(model, b, false).item<double>();

@@ -1,5 +1,5 @@
 #pragma once
-// Validation of a causal LM: mean next-token loss / perplexity on packed validation rows, next to the
+// Validation of a causal LM (or a masked LM): mean next-token (masked-token) loss / perplexity on packed validation rows, next to the
 // unigram baseline (train token frequencies, add-one smoothed) on exactly the same targets.
 #include <cstdint>
 #include <vector>
@@ -32,8 +32,11 @@ struct EvalResult {
 };
 
 // Scores validation rows from the start until at least max_tokens targets (0 = all rows), rows_per_batch
-// rows per forward.
+// rows per forward. With mlm: the rows are masked (mlm_rows with mask_seed) and scored on the masked
+// positions only (masked-token perplexity; the unigram baseline on the same targets), and max_tokens
+// counts input tokens.
 EvalResult evaluate(const models::Transformer& model, PackedData& valid, const std::vector<double>& unigram,
-                    int64_t max_tokens, int64_t rows_per_batch, bool bf16);
+                    int64_t max_tokens, int64_t rows_per_batch, bool bf16, const MlmMasking* mlm = nullptr,
+                    uint64_t mask_seed = 0);
 
 }  // namespace ps::train

@@ -93,28 +93,83 @@ std::string lm_config_json(const LmShape& s) {
          {"tie_word_embeddings", true},
          {"use_cache", true},
          {"torch_dtype", "float32"}};
+  } else if (s.arch == "roberta") {
+    if (s.pad_id < 0) throw InputError("--arch roberta: the tokenizer needs a padding token (RoBERTa offsets positions by it)");
+    j = {{"architectures", {"RobertaForMaskedLM"}},
+         {"model_type", "roberta"},
+         {"vocab_size", s.vocab_size},
+         {"hidden_size", d},
+         {"num_hidden_layers", s.layers},
+         {"num_attention_heads", s.heads},
+         {"intermediate_size", s.d_ff > 0 ? s.d_ff : 4 * d},
+         {"hidden_act", "gelu"},
+         {"hidden_dropout_prob", 0.0},
+         {"attention_probs_dropout_prob", 0.0},
+         {"max_position_embeddings", s.ctx + s.pad_id + 1},
+         {"type_vocab_size", 1},
+         {"initializer_range", 0.02},
+         {"layer_norm_eps", 1e-5},
+         {"position_embedding_type", "absolute"},
+         {"pad_token_id", s.pad_id},
+         {"bos_token_id", s.bos_id >= 0 ? s.bos_id : s.eos_id},
+         {"eos_token_id", s.eos_id},
+         {"tie_word_embeddings", s.tie_embeddings},
+         {"use_cache", true},
+         {"torch_dtype", "float32"}};
   } else {
-    throw InputError("--arch: unsupported '" + s.arch + "' (supported: gpt2, llama)");
+    throw InputError("--arch: unsupported '" + s.arch + "' (supported: gpt2, llama, roberta)");
+  }
+  if (s.arch != "roberta") {
+    if (s.bos_id >= 0) j["bos_token_id"] = s.bos_id;
+    j["tie_word_embeddings"] = s.tie_embeddings;
+  }
+  if (s.parametrization != "sp") {
+    j["probescope_parametrization"] = {
+        {"parametrization", s.parametrization},
+        {"base_width", s.base_width},
+        {"note", "muP multipliers are folded into the stored weights (init and learning rates, abc-symmetry), "
+                 "so the standard forward of this model_type reproduces training"}};
   }
   const std::string text = j.dump(2) + "\n";
   models::parse_arch(text, "config.json for --arch " + s.arch);  // validates divisibility, sizes
   return text;
 }
 
-void write_hf_weights(const std::string& path, const models::ArchSpec& arch,
-                      const std::map<std::string, at::Tensor>& canonical, at::ScalarType dtype) {
-  const std::string prefix = arch.family == models::Family::GPT2 ? "transformer." : arch.family == models::Family::LLaMA ? "model." : "";
-  std::vector<st::TensorData> out;
+namespace {
+// (HF name, tensor in the checkpoint's layout) for every parameter the checkpoint stores, in spec order.
+std::vector<std::pair<std::string, at::Tensor>> hf_list(const models::ArchSpec& arch,
+                                                        const std::map<std::string, at::Tensor>& canonical,
+                                                        const std::string& where) {
+  using models::Family;
+  const std::string prefix = arch.family == Family::GPT2    ? "transformer."
+                             : arch.family == Family::LLaMA ? "model."
+                             : arch.model_type == "bert"    ? "bert."
+                                                            : "roberta.";  // RobertaForMaskedLM's names
+  std::vector<std::pair<std::string, at::Tensor>> out;
   for (const auto& spec : models::expected_weights(arch)) {
     auto it = canonical.find(spec.key);
     if (it == canonical.end()) {
       if (spec.optional) continue;  // tied head: stored once, as the embedding
-      throw RuntimeError(path + ": parameter '" + spec.key + "' missing from the model");
+      throw RuntimeError(where + ": parameter '" + spec.key + "' missing from the model");
     }
     at::Tensor t = it->second;
     if (spec.transpose) t = t.t();
-    out.push_back(to_data((spec.top_level ? "" : prefix) + spec.hf_names.front(), t, dtype));
+    out.emplace_back((spec.top_level ? "" : prefix) + spec.hf_names.front(), t);
   }
+  return out;
+}
+}  // namespace
+
+std::map<std::string, at::Tensor> hf_named(const models::ArchSpec& arch, const std::map<std::string, at::Tensor>& canonical) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [n, t] : hf_list(arch, canonical, "hf_named")) out[n] = t;
+  return out;
+}
+
+void write_hf_weights(const std::string& path, const models::ArchSpec& arch,
+                      const std::map<std::string, at::Tensor>& canonical, at::ScalarType dtype) {
+  std::vector<st::TensorData> out;
+  for (const auto& [name, t] : hf_list(arch, canonical, path)) out.push_back(to_data(name, t, dtype));
   st::write(path, out, {{"format", "pt"}});
 }
 

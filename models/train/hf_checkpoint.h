@@ -13,17 +13,28 @@
 namespace ps::train {
 
 struct LmShape {
-  std::string arch = "gpt2";  // gpt2 | llama
+  std::string arch = "gpt2";  // gpt2 | llama (causal LMs) | roberta (masked-LM encoder, post-LN)
   int64_t vocab_size = 0, layers = 4, d_model = 256, heads = 4;
   int64_t kv_heads = 0;  // llama: 0 = heads
-  int64_t d_ff = 0;      // 0 = 4 d (gpt2) or 8/3 d rounded up to a multiple of 64 (llama, SwiGLU)
-  int64_t ctx = 256;     // n_positions / max_position_embeddings
-  int64_t eos_id = 0;    // also bos_token_id
+  int64_t d_ff = 0;      // 0 = 4 d (gpt2, roberta) or 8/3 d rounded up to a multiple of 64 (llama, SwiGLU)
+  int64_t ctx = 256;     // n_positions / max_position_embeddings (roberta: + pad_id + 1, its position offset)
+  int64_t eos_id = 0;    // also bos_token_id unless bos_id >= 0
+  int64_t bos_id = -1;   // roberta: <s>
+  int64_t pad_id = -1;   // roberta: required (positions are offset by it)
+  bool tie_embeddings = true;  // false under muP (the readout has its own learning rate)
+  // Recorded under config.json's "probescope_parametrization" (see mup.h); the forward is standard.
+  std::string parametrization = "sp";  // sp | mup
+  int64_t base_width = 0;              // mup: d_model of the base model
 };
 
-// config.json text for a causal LM of this shape (no dropout: training runs without it). InputError for
-// an unknown arch or inconsistent sizes (checked by parsing the text back).
+// config.json text for a model of this shape (no dropout: training runs without it). InputError for an
+// unknown arch or inconsistent sizes (checked by parsing the text back).
 std::string lm_config_json(const LmShape& shape);
+
+// Canonical parameters (Transformer::parameters() keys) renamed and laid out as the HF checkpoint
+// stores them (base-model prefix: transformer., model., roberta. or bert.; GPT-2 Conv1D transposed; tied
+// heads left out). Transformer::from_weights accepts the result.
+std::map<std::string, at::Tensor> hf_named(const models::ArchSpec& arch, const std::map<std::string, at::Tensor>& canonical);
 
 // Writes model.safetensors at path from canonical parameters (Transformer::parameters() keys), as dtype
 // (float32, float16 or bfloat16). metadata gets {"format": "pt"} as HF writes.

@@ -13,7 +13,46 @@ uint64_t splitmix64(uint64_t& x) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
+// A uniform double in [0, 1) from the top 53 bits.
+double unit(uint64_t x) { return double(x >> 11) * (1.0 / 9007199254740992.0); }
 }  // namespace
+
+LmBatch mlm_rows(const LmBatch& rows, const MlmMasking& m, uint64_t seed, int64_t first) {
+  if (m.mask_id < 0 || m.mask_id >= m.vocab_size) throw InputError("masked LM: the mask token id is outside the vocabulary");
+  const int64_t n = rows.input_ids.size(0), S = rows.input_ids.size(1);
+  const auto ids_in = rows.input_ids.contiguous(), tgt_in = rows.targets.contiguous();
+  const int64_t* src = ids_in.data_ptr<int64_t>();
+  const int64_t* real = tgt_in.data_ptr<int64_t>();  // causal targets: -100 marks validation padding
+  LmBatch b;
+  b.input_ids = ids_in.clone();
+  b.targets = at::full({n, S}, -100, ids_in.options());
+  int64_t* ids = b.input_ids.data_ptr<int64_t>();
+  int64_t* tgt = b.targets.data_ptr<int64_t>();
+  std::vector<bool> special(size_t(m.vocab_size), false);
+  for (int32_t t : m.never_mask)
+    if (t >= 0 && t < m.vocab_size) special[size_t(t)] = true;
+  for (int64_t i = 0; i < n; ++i) {
+    // One stream per (seed, global row); three draws per position: select, kind, random token.
+    uint64_t row_state = seed ^ 0x4d4c4d5f6d61736bull;  // "MLM_mask"
+    row_state = splitmix64(row_state) ^ (uint64_t(first + i) * 0xd1b54a32d192ed03ull);
+    for (int64_t t = 0; t < S; ++t) {
+      const int64_t o = i * S + t, tok = src[o];
+      uint64_t st = row_state ^ (uint64_t(t) * 0x9e3779b97f4a7c15ull);
+      const double u_select = unit(splitmix64(st)), u_kind = unit(splitmix64(st));
+      const uint64_t r = splitmix64(st);
+      if (real[o] == -100 || tok < 0 || tok >= m.vocab_size || special[size_t(tok)] || u_select >= m.prob) continue;
+      tgt[o] = tok;
+      ++b.n_targets;
+      if (u_kind < m.p_mask) ids[o] = m.mask_id;
+      else if (u_kind < m.p_mask + m.p_random) ids[o] = int64_t(r % uint64_t(m.vocab_size));
+    }
+  }
+  b.position_ids = rows.position_ids;
+  // Block-diagonal causal -> block-diagonal bidirectional: a key in the same document either precedes
+  // the query (keep[q,k]) or follows it (keep[k,q]).
+  b.attn_mask = at::logical_or(rows.attn_mask, rows.attn_mask.transpose(1, 2));
+  return b;
+}
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(n);

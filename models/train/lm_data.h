@@ -13,6 +13,11 @@
 // Data order (what makes a resumed run identical): global row g = step * rows_per_step + i lies in epoch
 // g / rows_per_epoch at row g % rows_per_epoch, and an epoch's document order is a Fisher-Yates shuffle
 // driven by splitmix64(seed, epoch). So the position in the data is a pure function of the step.
+//
+// Masked LM (mlm_rows): the same rows, each input token its own (no next-token targets); attention is
+// bidirectional inside each document (block-diagonal, not causal). Which positions are masked, and how,
+// is a hash of (seed, global row, position): a function of the step again, so resume stays exact, and a
+// later epoch masks the same text differently (RoBERTa's dynamic masking).
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -30,6 +35,22 @@ struct LmBatch {
 
 // Deterministic permutation of 0..n-1 for (seed, epoch); identical on every platform.
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
+
+// BERT/RoBERTa masking: each eligible position is selected with probability `prob`; a selected token is
+// replaced by mask_id with probability p_mask, by a token drawn uniformly from [0, vocab_size) with
+// probability p_random, and kept otherwise (80/10/10 by default), and becomes a target. Eligible: a real
+// token (not validation padding) that is not in never_mask (the separator and other special tokens).
+struct MlmMasking {
+  int32_t mask_id = -1;
+  int64_t vocab_size = 0;
+  std::vector<int32_t> never_mask;
+  double prob = 0.15, p_mask = 0.8, p_random = 0.1;
+};
+
+// Masked-LM version of packed rows [first, first + n) (from train_rows or eval_batch): input_ids masked,
+// targets = the original token at selected positions and -100 elsewhere, attn_mask bidirectional per
+// document, n_targets = selected positions. Deterministic in (seed, first + i, position).
+LmBatch mlm_rows(const LmBatch& rows, const MlmMasking& m, uint64_t seed, int64_t first);
 
 class PackedData {
  public:

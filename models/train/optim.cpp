@@ -12,15 +12,19 @@ namespace ps::train {
 bool decays(const std::string&, const at::Tensor& p) { return p.dim() >= 2; }
 
 namespace {
-std::vector<optim::AdamParam> named_params(const std::map<std::string, at::Tensor>& params) {
+std::vector<optim::AdamParam> named_params(const std::map<std::string, at::Tensor>& params,
+                                           const std::map<std::string, double>& lr_scales) {
   std::vector<optim::AdamParam> out;
-  for (const auto& [k, p] : params) out.push_back({k, p, 1.0, decays(k, p)});  // key order, as checkpoints list them
+  for (const auto& [k, p] : params) {  // key order, as checkpoints list them
+    const auto it = lr_scales.find(k);
+    out.push_back({k, p, it == lr_scales.end() ? 1.0 : it->second, decays(k, p)});
+  }
   return out;
 }
 }  // namespace
 
-AdamW::AdamW(const std::map<std::string, at::Tensor>& params, AdamWOptions opt)
-    : optim::Adam(named_params(params),
+AdamW::AdamW(const std::map<std::string, at::Tensor>& params, AdamWOptions opt, const std::map<std::string, double>& lr_scales)
+    : optim::Adam(named_params(params, lr_scales),
                   optim::AdamOptions{opt.beta1, opt.beta2, opt.eps, opt.weight_decay, optim::Decay::decoupled, false}) {}
 
 double clip_grad_norm(const std::map<std::string, at::Tensor>& params, double max_norm) {

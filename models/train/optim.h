@@ -27,8 +27,10 @@ bool decays(const std::string& key, const at::Tensor& p);
 // state()/load_state() keep the checkpoint keys "exp_avg.<key>", "exp_avg_sq.<key>".
 class AdamW : public optim::Adam {
  public:
-  // params: leaf tensors with requires_grad (shared with the model; updated in place).
-  AdamW(const std::map<std::string, at::Tensor>& params, AdamWOptions opt);
+  // params: leaf tensors with requires_grad (shared with the model; updated in place). lr_scales: a
+  // learning-rate multiplier per key (muP, mup.h; missing keys 1); it scales the decoupled decay too.
+  AdamW(const std::map<std::string, at::Tensor>& params, AdamWOptions opt,
+        const std::map<std::string, double>& lr_scales = {});
 };
 
 // Scales all gradients so their global L2 norm is at most max_norm (if max_norm > 0); returns the norm

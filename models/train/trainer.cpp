@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "models/config/arch.h"
+#include "models/config/weights_map.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/train/evaluate.h"
 #include "models/train/optim.h"
@@ -42,14 +43,19 @@ std::vector<std::vector<int32_t>> tokenize(const tok::Tokenizer& tok, const std:
 // The settings a resumed run must share with the run that wrote the checkpoint.
 nlohmann::json run_identity(const TrainOptions& o, const std::string& config, const std::string& tok_text,
                             const std::string& docs_hash, double min_lr) {
-  return {{"config_sha256", sha256_hex(config)}, {"tokenizer_sha256", sha256_hex(tok_text)},
+  nlohmann::json id = {{"config_sha256", sha256_hex(config)}, {"tokenizer_sha256", sha256_hex(tok_text)},
           {"documents_sha256", docs_hash},        {"seed", o.seed},
           {"steps", o.steps},                     {"batch_tokens", o.batch_tokens},
           {"lr", o.lr},                           {"min_lr", min_lr},
           {"warmup", o.warmup},                   {"weight_decay", o.weight_decay},
           {"clip", o.clip},                       {"beta1", o.beta1},
           {"beta2", o.beta2}};
+  // Added with the masked LM and muP; a causal SP run keeps the identity it always had.
+  if (o.objective != "clm") id["objective"] = o.objective, id["mask_prob"] = o.mask_prob;
+  if (o.shape.parametrization != "sp") id["parametrization"] = o.shape.parametrization, id["base_width"] = o.shape.base_width;
+  return id;
 }
+
 
 std::string fmt(const char* f, double a) {
   char buf[64];
@@ -58,6 +64,75 @@ std::string fmt(const char* f, double a) {
 }
 
 }  // namespace
+
+LmShape resolve_shape(const TrainOptions& opt, const tok::Tokenizer& tok) {
+  LmShape shape = opt.shape;
+  if (opt.objective != "clm" && opt.objective != "mlm") throw InputError("--objective: expected clm or mlm, got '" + opt.objective + "'");
+  if (shape.arch.empty()) shape.arch = opt.objective == "mlm" ? "roberta" : "gpt2";
+  if (opt.objective == "mlm" && shape.arch != "roberta")
+    throw InputError("--objective mlm: needs --arch roberta (a bidirectional encoder), got --arch " + shape.arch);
+  if (opt.objective == "clm" && shape.arch == "roberta")
+    throw InputError("--arch roberta: is a masked-LM encoder; use --objective mlm");
+  const std::string eos_token = !opt.eos_token.empty() ? opt.eos_token : opt.objective == "mlm" ? "</s>" : "<|endoftext|>";
+  const int32_t eos = tok.token_to_id(eos_token);
+  if (eos < 0) throw InputError(opt.tokenizer_path + ": no token '" + eos_token + "' (the document separator; --eos-token)");
+  shape.vocab_size = tok.vocab_size();
+  shape.eos_id = eos;
+  if (opt.objective == "mlm") {
+    const int32_t pad = tok.token_to_id(opt.pad_token);
+    if (pad < 0)
+      throw InputError(opt.tokenizer_path + ": no token '" + opt.pad_token +
+                       "' (--objective mlm: RoBERTa numbers positions from the padding id; train the tokenizer with "
+                       "--special-tokens '<s>,<pad>,</s>,<unk>,<mask>')");
+    shape.pad_id = pad;
+    shape.bos_id = tok.token_to_id(opt.bos_token);
+  }
+  if (shape.parametrization == "mup") shape.tie_embeddings = false;
+  return shape;
+}
+
+MlmMasking mlm_masking(const TrainOptions& opt, const std::string& tokenizer_json, int64_t vocab_size) {
+  const auto tok = tok::Tokenizer::from_json(tokenizer_json, opt.tokenizer_path);
+  MlmMasking m;
+  m.mask_id = tok.token_to_id(opt.mask_token);
+  if (m.mask_id < 0)
+    throw InputError(opt.tokenizer_path + ": no token '" + opt.mask_token +
+                     "' (--objective mlm needs a mask token; train the tokenizer with --special-tokens "
+                     "'<s>,<pad>,</s>,<unk>,<mask>')");
+  if (!(opt.mask_prob > 0 && opt.mask_prob < 1)) throw InputError("--mask-prob: must be in (0, 1)");
+  m.vocab_size = vocab_size;
+  m.prob = opt.mask_prob;
+  // Special added tokens (the separator, <s>, <pad>, <mask>, ...) are never masked, as HF's collator does.
+  const auto j = nlohmann::json::parse(tokenizer_json, nullptr, false);
+  if (j.is_object() && j.contains("added_tokens") && j["added_tokens"].is_array())
+    for (const auto& t : j["added_tokens"])
+      if (t.is_object() && t.value("special", false) && t.contains("id") && t["id"].is_number_integer())
+        m.never_mask.push_back(t["id"].get<int32_t>());
+  for (const auto& name : {opt.eos_token.empty() ? std::string("</s>") : opt.eos_token, opt.pad_token, opt.mask_token})
+    if (tok.token_to_id(name) >= 0) m.never_mask.push_back(tok.token_to_id(name));
+  return m;
+}
+
+std::shared_ptr<models::Transformer> init_model(const LmShape& shape, const models::ArchSpec& arch, uint64_t seed) {
+  auto base = models::Transformer::random_init(arch, seed);
+  std::map<std::string, at::Tensor> params;
+  for (const auto& [k, t] : base->parameters()) params[k] = t.detach().clone();
+  if (arch.family == models::Family::BERT) {
+    // random_init leaves out the (optional) masked-LM head: draw it from its own stream.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x6c6d5f68656164ull);  // "lm_head"
+    for (const auto& spec : models::expected_weights(arch)) {
+      if (spec.key.rfind("mlm.", 0) != 0 && spec.key != "unembed.weight") continue;
+      if (spec.key == "unembed.weight" && arch.tie_word_embeddings) continue;
+      auto t = at::empty(spec.hf_shape, at::kFloat);
+      if (spec.init == models::Init::Ones) t.fill_(1.0);
+      else if (spec.init == models::Init::Zeros) t.zero_();
+      else t.normal_(0.0, arch.initializer_range, gen);
+      params[spec.key] = t;
+    }
+  }
+  apply_init_scales(params, param_scales(shape, arch, params));
+  return models::Transformer::from_weights(arch, hf_named(arch, params), at::kFloat, at::kCPU, base->source());
+}
 
 TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& train_docs,
                      const std::vector<std::string>& valid_docs, Progress* progress) {
@@ -75,13 +150,12 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
 
   const std::string tok_text = read_file(opt.tokenizer_path);
   const auto tok = tok::Tokenizer::from_json(tok_text, opt.tokenizer_path);
-  const int32_t eos = tok.token_to_id(opt.eos_token);
-  if (eos < 0) throw InputError(opt.tokenizer_path + ": no token '" + opt.eos_token + "' (the document separator)");
-  LmShape shape = opt.shape;
-  shape.vocab_size = tok.vocab_size();
-  shape.eos_id = eos;
+  const LmShape shape = resolve_shape(opt, tok);
+  const int32_t eos = int32_t(shape.eos_id);
+  const bool mlm = opt.objective == "mlm";
   const std::string config = lm_config_json(shape);
   const models::ArchSpec arch = models::parse_arch(config, "config.json");
+  const MlmMasking masking = mlm ? mlm_masking(opt, tok_text, arch.vocab_size) : MlmMasking{};
 
   auto t_tok = Clock::now();
   Sha256 hash;
@@ -94,6 +168,11 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
                (long long)valid.tokens_per_epoch(), since(t_tok));
   if (train.rows_per_epoch() < 1) throw InputError("train: the training documents hold fewer tokens than one row");
   if (valid.eval_rows() < 1) throw InputError("train: no validation documents (corpus split 'valid')");
+  // Rows [first, first + n) of the training stream, masked for mlm (a function of the row: resume is exact).
+  auto train_batch = [&](int64_t first, int64_t n) {
+    LmBatch b = train.train_rows(opt.seed, first, n);
+    return mlm ? mlm_rows(b, masking, opt.seed, first) : b;
+  };
   const auto unigram = unigram_nll(train.token_counts(arch.vocab_size));
 
   const double min_lr = opt.min_lr >= 0 ? opt.min_lr : opt.lr / 10;
@@ -131,19 +210,26 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     std::fprintf(stderr, "resuming from %s (step %lld, %lld tokens)\n", dir.c_str(), (long long)res.start_step,
                  (long long)res.tokens);
   } else {
-    model = models::Transformer::random_init(arch, opt.seed);
+    model = init_model(shape, arch, opt.seed);
   }
   const auto& params = model->parameters();
   for (const auto& [k, p] : params) p.requires_grad_(true);
   res.parameters = model->num_parameters();
-  AdamW adam(params, AdamWOptions{opt.beta1, opt.beta2, 1e-8, opt.weight_decay});
+  std::map<std::string, double> lr_scales;
+  for (const auto& [k, sc] : param_scales(shape, arch, params)) lr_scales[k] = sc.lr;
+  AdamW adam(params, AdamWOptions{opt.beta1, opt.beta2, 1e-8, opt.weight_decay}, lr_scales);
   if (!resumed.is_null())
     adam.load_state(read_safetensors(res.last_checkpoint + "/optimizer.safetensors"),
                     resumed.at("optimizer_steps").get<int64_t>(), res.last_checkpoint + "/optimizer.safetensors");
   const Schedule sched{opt.lr, min_lr, opt.warmup, opt.steps};
-  std::fprintf(stderr, "model: %s, %lld layers, d_model %lld, %lld heads, vocab %lld, ctx %lld: %lld parameters; "
+  if (shape.parametrization == "mup")
+    std::fprintf(stderr, "muP: base width %lld (hidden weights: init x %.3g, lr x %.3g; readout zero-init, lr x %.3g; "
+                 "attention sqrt(%lld)/head_dim)\n", (long long)shape.base_width,
+                 std::sqrt(double(shape.base_width) / double(arch.d_model)), double(shape.base_width) / double(arch.d_model),
+                 double(shape.base_width) / double(arch.d_model), (long long)(shape.base_width / shape.heads));
+  std::fprintf(stderr, "model: %s (%s), %lld layers, d_model %lld, %lld heads, vocab %lld, ctx %lld: %lld parameters; "
                "%lld rows x %lld tokens per step, %lld rows per epoch\n",
-               shape.arch.c_str(), (long long)arch.n_layers, (long long)arch.d_model, (long long)arch.n_heads,
+               shape.arch.c_str(), opt.objective.c_str(), (long long)arch.n_layers, (long long)arch.d_model, (long long)arch.n_heads,
                (long long)arch.vocab_size, (long long)ctx, (long long)res.parameters, (long long)rows_per_step,
                (long long)ctx, (long long)train.rows_per_epoch());
 
@@ -161,13 +247,13 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
   res.bf16 = opt.bf16 == "on";
   if (opt.bf16 == "auto" && res.start_step < opt.steps) {
     // Two rows, one warm-up and one timed step each: emulated bf16 can be >10x slower, so keep it short.
-    const LmBatch probe = train.train_rows(opt.seed, 0, std::min<int64_t>(rows_per_step, 2));
+    const LmBatch probe = train_batch(0, std::min<int64_t>(rows_per_step, 2));
     double rate[2];
     for (int bf = 0; bf < 2; ++bf) {
       run_step(probe, bf);
       const auto t = Clock::now();
       run_step(probe, bf);
-      rate[bf] = double(probe.n_targets) / since(t);
+      rate[bf] = double(probe.input_ids.numel()) / since(t);
       adam.zero_grad();
     }
     res.bf16 = rate[1] > 1.05 * rate[0];
@@ -183,7 +269,8 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     write_file_atomic(opt.out_dir + "/valid_log.csv", valid_log.text());
   };
   auto do_eval = [&](int64_t step, int64_t max_tokens, double train_loss) {
-    const auto e = evaluate(*model, valid, unigram, max_tokens, rows_per_step, res.bf16);
+    const auto e = evaluate(*model, valid, unigram, max_tokens, rows_per_step, res.bf16,
+                            mlm ? &masking : nullptr, kValidMaskSeed);
     res.valid_loss = e.loss, res.valid_ppl = e.ppl(), res.unigram_ppl = e.unigram_ppl(), res.valid_tokens = e.tokens;
     valid_log.append(std::to_string(step) + "," + std::to_string(res.tokens) + "," + fmt("%.5f", e.loss) + "," +
                      fmt("%.3f", e.ppl()) + "," + fmt("%.3f", e.unigram_ppl()) + "," + std::to_string(e.tokens));
@@ -223,20 +310,20 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
       checkpoint(s, seconds_before + since(t0));
       break;
     }
-    const LmBatch b = train.train_rows(opt.seed, s * rows_per_step, rows_per_step);
+    const LmBatch b = train_batch(s * rows_per_step, rows_per_step);
     const double lr = sched.at(s);
     const double loss = run_step(b, res.bf16);
     if (!std::isfinite(loss)) throw RuntimeError("train: loss is " + fmt("%f", loss) + " at step " + std::to_string(s + 1) + " (lower --lr)");
     const double gnorm = clip_grad_norm(params, opt.clip);
     adam.step(lr);
     adam.zero_grad();
-    res.tokens += b.n_targets;
+    res.tokens += b.input_ids.numel();  // tokens processed (clm: all targets; mlm: 15% of them are)
     const int64_t done = s + 1;
     res.end_step = done;
     res.seconds = seconds_before + since(t0);
     train_log.append(std::to_string(done) + "," + fmt("%.6g", lr) + "," + fmt("%.5f", loss) + "," +
                      std::to_string(res.tokens) + "," + fmt("%.2f", res.seconds) + "," + fmt("%.4f", gnorm));
-    if (progress) progress->advance(1, b.n_targets);
+    if (progress) progress->advance(1, b.input_ids.numel());
     if (done == opt.steps) {
       do_eval(done, 0, loss);  // the final evaluation scores all of the validation split
       checkpoint(done, res.seconds);
@@ -253,6 +340,8 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
   }
   if (res.start_step >= opt.steps) res.complete = true;
   if (progress) progress->finish();
+  for (const auto& [k, p] : params) p.requires_grad_(false);
+  res.model = model;
   return res;
 }
 

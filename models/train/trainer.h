@@ -1,8 +1,10 @@
 #pragma once
-// Causal-LM pre-training of a small GPT-2 or LLaMA-style model from scratch on CPU (or any LibTorch
-// device the model runs on): packed rows (lm_data.h), AdamW with linear warmup + cosine decay and
-// gradient clipping (optim.h), optional bf16 autocast (used under "auto" only if measured faster),
-// periodic Hugging Face checkpoints and exact resume (run_dir.h).
+// Pre-training of a small model from scratch on CPU (or any LibTorch device the model runs on): a causal
+// LM (GPT-2 or LLaMA style, objective "clm") or a RoBERTa-style masked-LM encoder (objective "mlm",
+// post-LN, 15% of tokens masked 80/10/10, loss on the masked positions only, lm_data.h's mlm_rows);
+// packed rows (lm_data.h), AdamW with linear warmup + cosine decay and gradient clipping (optim.h), SP
+// or muP (mup.h), optional bf16 autocast (used under "auto" only if measured faster), periodic Hugging
+// Face checkpoints and exact resume (run_dir.h).
 //
 // Resume: train_lm on an out_dir holding checkpoints continues from the newest one (weights, AdamW state,
 // step, tokens, logs); the data position is a function of the step (lm_data.h) and nothing else is
@@ -16,15 +18,24 @@
 
 #include "models/train/hf_checkpoint.h"
 #include "models/train/lm_data.h"
+#include "models/train/mup.h"
 #include "models/transformer/transformer.h"
 #include "models/util/progress.h"
+
+namespace ps::tok {
+class Tokenizer;
+}
 
 namespace ps::train {
 
 struct TrainOptions {
   LmShape shape;               // vocab_size and eos_id are taken from the tokenizer
   std::string tokenizer_path;  // tokenizer.json (copied into every checkpoint)
-  std::string eos_token = "<|endoftext|>";
+  std::string objective = "clm";  // clm (next token; gpt2, llama) | mlm (masked tokens; roberta)
+  std::string eos_token;          // document separator; "" = <|endoftext|> (clm) or </s> (mlm)
+  // mlm: the tokenizer's mask and padding tokens (both required) and <s> (optional, config only).
+  std::string mask_token = "<mask>", pad_token = "<pad>", bos_token = "<s>";
+  double mask_prob = 0.15;
   std::string out_dir;
   int64_t steps = 1000;
   int64_t batch_tokens = 8192;  // per optimizer step; rows = batch_tokens / ctx
@@ -36,7 +47,7 @@ struct TrainOptions {
   int64_t keep_last = 1;            // periodic checkpoints kept besides keep_steps and the final one
   std::vector<int64_t> keep_steps;  // checkpoints never pruned
   int64_t eval_every = 0;           // 0: steps / 20
-  int64_t eval_tokens = 65536;      // validation targets per periodic evaluation (the final one uses all)
+  int64_t eval_tokens = 65536;      // validation targets (mlm: input tokens) per periodic evaluation (the final one uses all)
   int threads = 0;                  // 0: all hardware threads
   std::string bf16 = "auto";        // auto | on | off
   int64_t stop_after = 0;           // > 0: stop after this many steps of this invocation
@@ -49,13 +60,30 @@ struct TrainResult {
   double valid_loss = 0, valid_ppl = 0, unigram_ppl = 0;  // last evaluation (all of valid at the end)
   bool bf16 = false, complete = false;
   std::string last_checkpoint;
+  std::shared_ptr<models::Transformer> model;  // the in-memory model at the end (float32)
 };
 
 // Tokenizes the documents (one per string), then trains. progress counts steps (extra: tokens).
 TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& train_docs,
                      const std::vector<std::string>& valid_docs, Progress* progress = nullptr);
 
-// Mean next-token cross-entropy (nats) of a batch; with grad, the graph reaches the model's parameters.
+// mlm validation masks (mlm_rows' seed): independent of the run's seed, so runs with other seeds are
+// scored on the same masked targets.
+constexpr uint64_t kValidMaskSeed = 0x76616c6964ull;  // "valid"
+
+// The shape train_lm uses for these options and tokenizer: vocab and special ids filled in, the objective
+// checked against the arch, the readout untied under muP. The same for the coordinate check.
+LmShape resolve_shape(const TrainOptions& opt, const tok::Tokenizer& tok);
+// The masking for an mlm run with this tokenizer.json text (mask id, never-masked specials, vocab).
+MlmMasking mlm_masking(const TrainOptions& opt, const std::string& tokenizer_json, int64_t vocab_size);
+
+// Fresh weights: Hugging Face's init (Transformer::random_init) plus, for roberta, the masked-LM head
+// (RobertaLMHead: dense N(0, 0.02), LayerNorm 1/0, bias 0, an untied decoder N(0, 0.02)), then rescaled
+// by the parametrization (mup.h). Deterministic in seed.
+std::shared_ptr<models::Transformer> init_model(const LmShape& shape, const models::ArchSpec& arch, uint64_t seed);
+
+// Mean cross-entropy (nats) over a batch's targets (next tokens, or the masked tokens of mlm_rows); with
+// grad, the graph reaches the model's parameters.
 at::Tensor lm_loss(const models::Transformer& model, const LmBatch& batch, bool grad);
 
 }  // namespace ps::train
