@@ -172,8 +172,8 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
   validate(valid, "ast-probe validation set");
   if (train.samples.empty() || valid.samples.empty()) throw InputError("ast-probe: empty train or validation set");
   if (valid.dim != train.dim) throw InputError("ast-probe: train and validation dims differ");
-  if (cfg.batch_size <= 0 || cfg.rank <= 0 || cfg.max_epochs <= 0)
-    throw InputError("ast-probe: batch_size, rank and max_epochs must be positive");
+  if (cfg.batch_size <= 0 || cfg.rank <= 0 || cfg.max_epochs <= 0 || cfg.steps_per_epoch < 0)
+    throw InputError("ast-probe: batch_size, rank and max_epochs must be positive, steps_per_epoch non-negative");
   apply_threads(cfg.threads);
   const int n_c = std::max(train.n_c_labels, valid.n_c_labels), n_u = std::max(train.n_u_labels, valid.n_u_labels);
 
@@ -185,16 +185,24 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
   PlateauScheduler sched(cfg.lr, cfg.lr_factor, cfg.lr_patience);
   EarlyStopper stopper(cfg.early_stop_patience);
   Rng rng(mix64(cfg.seed ^ 0x5eedULL));  // shuffling stream, independent of the init stream
-  const size_t bs = static_cast<size_t>(cfg.batch_size);
+  BatchStream batches(static_cast<int>(train.samples.size()), cfg.batch_size, rng);
   fit.best_valid_loss = std::numeric_limits<double>::infinity();
+  // What c and u score against: a classifier that ignores the vectors and outputs the train label
+  // frequencies has cross-entropy = their entropy; a constant d̂ has rank hinge exactly 1.
+  std::vector<int32_t> all_c, all_u;
+  for (const ProbeSample& s : train.samples) {
+    all_c.insert(all_c.end(), s.c.begin(), s.c.end());
+    all_u.insert(all_u.end(), s.u.begin(), s.u.end());
+  }
+  const double prior_c = label_entropy(all_c, n_c), prior_u = label_entropy(all_u, n_u);
 
   for (int epoch = 1; epoch <= cfg.max_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> order = rng.permutation(static_cast<int>(train.samples.size()));
+    const int64_t steps = batches.epoch_steps(cfg.steps_per_epoch);
     double train_sum = 0;
-    int64_t nb = 0;
-    for (size_t b0 = 0; b0 < order.size(); b0 += bs, ++nb) {
-      const Batch b = make_batch(train, order, b0, std::min(order.size(), b0 + bs));
+    for (int64_t step = 0; step < steps; ++step) {
+      const std::vector<int> idx = batches.next();
+      const Batch b = make_batch(train, idx, 0, idx.size());
       const LossTerms l = losses(forward(p, b), b);
       at::Tensor loss = l.d + l.c + l.u + cfg.ortho_weight * ortho_penalty(p.P);
       opt.zero_grad();
@@ -206,15 +214,35 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
     current.P = to_vector(p.P);
     current.Vc = to_vector(p.Vc);
     current.Vu = to_vector(p.Vu);
-    const double vloss = ast_probe_loss(current, valid, cfg.batch_size).total();
+    const AstProbeLoss vl = ast_probe_loss(current, valid, cfg.batch_size);
+    const std::vector<LossTerm> terms = {{"d", vl.d, 1.0}, {"c", vl.c, prior_c}, {"u", vl.u, prior_u}};
     const auto save_best = [&] { fit.model = std::move(current); };
-    if (!end_epoch(fit, epoch, train_sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    if (!end_epoch(fit, epoch, train_sum, steps, vl.total(), terms, t0, sched, stopper, cfg.on_epoch, save_best)) break;
     opt.set_lr(sched.lr());
   }
+  finish_fit(fit, cfg.max_epochs);
   return fit;
 }
 
-std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, int batch_size) {
+namespace {
+
+// argmax over dim 1; an exact tie with the maximum goes to `prefer` (when >= 0).
+at::Tensor argmax_prefer(const at::Tensor& scores, int32_t prefer) {
+  at::Tensor am = scores.argmax(1);
+  if (prefer < 0 || prefer >= scores.size(1)) return am.contiguous();
+  const at::Tensor tie = scores.select(1, prefer).eq(std::get<0>(scores.max(1)));
+  return at::where(tie, at::full_like(am, prefer), am).contiguous();
+}
+
+}  // namespace
+
+std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, const DecodeVocab& vocab,
+                                             int batch_size) {
+  return predict_ast_probe(m, ds, batch_size, vocab.c.empty_id, vocab.u.empty_id);
+}
+
+std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, int batch_size,
+                                             int32_t c_empty, int32_t u_empty) {
   check_compatible(m, ds, "ast-probe predict");
   if (batch_size <= 0) throw InputError("ast-probe predict: batch_size must be positive");
   at::NoGradGuard no_grad;
@@ -227,8 +255,8 @@ std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const Probe
     const Batch b = make_batch(ds, order, b0, b1);
     const Forward f = forward(p, b);
     const at::Tensor dhat = f.dhat.to(at::kDouble).contiguous();
-    const at::Tensor c = f.sc.numel() ? f.sc.argmax(1).contiguous() : at::empty({0}, at::kLong);
-    const at::Tensor u = f.su.argmax(1).contiguous();
+    const at::Tensor c = f.sc.numel() ? argmax_prefer(f.sc, c_empty) : at::empty({0}, at::kLong);
+    const at::Tensor u = argmax_prefer(f.su, u_empty);
     const double* dp = dhat.data_ptr<double>();
     const int64_t *cp = c.data_ptr<int64_t>(), *up = u.data_ptr<int64_t>();
     int64_t tok = 0, pos = 0;

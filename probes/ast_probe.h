@@ -9,6 +9,7 @@
 
 #include "probes/dataset.h"
 #include "probes/fit_loop.h"
+#include "probes/normalize.h"
 #include "probes/tree_decode.h"
 
 namespace ps::probes {
@@ -17,6 +18,9 @@ struct AstProbeConfig {
   int rank = 128;               // k, the dimension of the syntactic subspace
   double lr = 1e-3;             // Adam
   int max_epochs = 20;
+  // Minibatch steps per epoch (sampling from reshuffled passes, fit_loop.h BatchStream); 625 is the
+  // paper's 20,000 snippets / batch 32. 0 = one pass over the train set.
+  int steps_per_epoch = 625;
   int early_stop_patience = 5;  // epochs without a new best validation loss
   double lr_factor = 0.1;       // ReduceLROnPlateau on the validation loss
   int lr_patience = 0;
@@ -39,6 +43,8 @@ struct AstProbeFit {
   std::vector<EpochLog> history;
   int best_epoch = 0;            // 1-based
   double best_valid_loss = 0;    // L_d + L_c + L_u, without the orthogonality term
+  std::vector<LossTerm> best_terms;  // d, c, u at the best epoch, each beside its prior (fit_loop.h)
+  bool converged = true;         // false when the best epoch is max_epochs (it may still have been improving)
 };
 
 // Loss terms, averaged the way training averages them (per batch, then mean over batches).
@@ -57,7 +63,14 @@ AstProbeModel init_ast_probe(int dim, int rank, int n_c, int n_u, uint64_t seed,
 AstProbeLoss ast_probe_loss(const AstProbeModel& m, const ProbeDataset& ds, int batch_size = 32);
 
 // d̂ (as doubles), argmax c, argmax u per sample, ready for decode_tree / evaluate_predictions.
-std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, int batch_size = 64);
+// An exact tie for the maximum goes to the <empty> id when given (>= 0), else to the lowest id: two
+// words with identical vectors give d̂ = 0 and all-zero c scores, and that split must not take
+// whichever label the store happened to intern first.
+std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, int batch_size = 64,
+                                             int32_t c_empty = -1, int32_t u_empty = -1);
+// The same with the vocabulary's <empty> ids.
+std::vector<DcuPrediction> predict_ast_probe(const AstProbeModel& m, const ProbeDataset& ds, const DecodeVocab& vocab,
+                                             int batch_size = 64);
 
 // A fitted probe with what is needed to show it again: vocabularies, layer, free-form metadata.
 struct SavedAstProbe {
@@ -65,11 +78,14 @@ struct SavedAstProbe {
   DecodeVocab vocab;
   int layer = 0;
   std::map<std::string, std::string> metadata;  // e.g. model path, language, metrics as text
+  Normalization norm;  // applied to the layer's vectors before the probe (none for older files)
 };
 
 // safetensors file: tensors "P", "V_c", "V_u" (F32); vocabularies, layer, k and metadata in
 // __metadata__ (keys "ps.format" = "ast-probe/1", "ps.layer", "ps.rank", "ps.c_vocab", "ps.u_vocab",
-// "ps.c_empty", "ps.u_empty", "ps.sep"; user metadata under their own keys). Written atomically.
+// "ps.c_empty", "ps.u_empty", "ps.sep"; user metadata under their own keys). The normalization, when not
+// none: "ps.normalize" (mode) and tensors "norm_scale" [1 or dim] and, for standardize, "norm_shift" [dim].
+// Written atomically.
 void save_ast_probe(const std::string& path, const SavedAstProbe& probe);
 // Throws InputError("path: problem") for anything malformed.
 SavedAstProbe load_ast_probe(const std::string& path);

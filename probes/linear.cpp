@@ -66,7 +66,8 @@ LinearFit train_linear_probe(const TokenDataset& train, const TokenDataset& vali
   validate(valid, "linear probe validation set");
   if (train.labels.empty() || valid.labels.empty()) throw InputError("linear probe: empty train or validation set");
   if (train.dim != valid.dim) throw InputError("linear probe: train and validation dims differ");
-  if (cfg.batch_size <= 0 || cfg.max_epochs <= 0) throw InputError("linear probe: batch_size and max_epochs must be positive");
+  if (cfg.batch_size <= 0 || cfg.max_epochs <= 0 || cfg.steps_per_epoch < 0)
+    throw InputError("linear probe: batch_size and max_epochs must be positive, steps_per_epoch non-negative");
   apply_threads(cfg.threads);
   const int L = std::max(train.n_labels, valid.n_labels);
   LinearFit fit;
@@ -82,17 +83,18 @@ LinearFit train_linear_probe(const TokenDataset& train, const TokenDataset& vali
   PlateauScheduler sched(cfg.lr, cfg.lr_factor, cfg.lr_patience);
   EarlyStopper stopper(cfg.early_stop_patience);
   Rng rng(mix64(cfg.seed ^ 0x5eedULL));
+  BatchStream batches(static_cast<int>(train.labels.size()), cfg.batch_size, rng);
   fit.best_valid_loss = std::numeric_limits<double>::infinity();
   const size_t bs = static_cast<size_t>(cfg.batch_size);
+  const double prior = label_entropy(train.labels, L);  // cross-entropy of always predicting the frequencies
   for (int epoch = 1; epoch <= cfg.max_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> order = rng.permutation(static_cast<int>(train.labels.size()));
+    const int64_t steps = batches.epoch_steps(cfg.steps_per_epoch);
     double sum = 0;
-    int64_t nb = 0;
-    for (size_t b0 = 0; b0 < order.size(); b0 += bs, ++nb) {
-      const size_t b1 = std::min(order.size(), b0 + bs);
-      at::Tensor loss = at::nll_loss(at::log_softmax(at::addmm(b, rows(train, order, b0, b1), W), 1),
-                                     targets(train, order, b0, b1));
+    for (int64_t step = 0; step < steps; ++step) {
+      const std::vector<int> idx = batches.next();
+      at::Tensor loss = at::nll_loss(at::log_softmax(at::addmm(b, rows(train, idx, 0, idx.size()), W), 1),
+                                     targets(train, idx, 0, idx.size()));
       if (cfg.l2 > 0) loss = loss + 0.5 * cfg.l2 * W.pow(2).sum();
       opt.zero_grad();
       loss.backward();
@@ -104,9 +106,11 @@ LinearFit train_linear_probe(const TokenDataset& train, const TokenDataset& vali
       fit.probe.W = to_vector(W);
       fit.probe.b = to_vector(b);
     };
-    if (!end_epoch(fit, epoch, sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    const std::vector<LossTerm> terms = {{"ce", vloss, prior}};
+    if (!end_epoch(fit, epoch, sum, steps, vloss, terms, t0, sched, stopper, cfg.on_epoch, save_best)) break;
     opt.set_lr(sched.lr());
   }
+  finish_fit(fit, cfg.max_epochs);
   return fit;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "probes/fit_loop.h"
+#include "probes/normalize.h"
 
 namespace ps::probes {
 
@@ -24,6 +25,7 @@ struct LinearConfig {
   double lr = 1e-3;
   double l2 = 0;                // weight of 0.5·‖W‖²_F added to the loss (bias not penalised)
   int max_epochs = 20;
+  int steps_per_epoch = 625;    // minibatch steps per epoch (fit_loop.h BatchStream); 0 = one pass
   int early_stop_patience = 3;
   double lr_factor = 0.1;       // ReduceLROnPlateau on the validation loss
   int lr_patience = 0;
@@ -45,6 +47,8 @@ struct LinearFit {
   std::vector<EpochLog> history;
   int best_epoch = 0;
   double best_valid_loss = 0;
+  std::vector<LossTerm> best_terms;  // the cross-entropy beside the train labels' entropy
+  bool converged = true;             // false when the best epoch is max_epochs
 };
 
 void validate(const TokenDataset& ds, const std::string& name);  // throws InputError
@@ -59,6 +63,7 @@ struct SavedLinearProbe {
   std::vector<std::string> labels;  // may be empty (ids only)
   int layer = 0;
   std::map<std::string, std::string> metadata;
+  Normalization norm;  // "ps.normalize", "norm_scale", "norm_shift" as for the AST-Probe
 };
 void save_linear_probe(const std::string& path, const SavedLinearProbe& p);
 SavedLinearProbe load_linear_probe(const std::string& path);  // InputError("path: problem")

@@ -1,5 +1,6 @@
 // Saving and loading fitted probes as safetensors files (readable by any safetensors reader): the
 // parameters as F32 tensors, vocabularies, layer and user metadata in __metadata__.
+#include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -68,6 +69,37 @@ ProbeFile start(const std::string& path, const char* format, int layer, const st
   return f;
 }
 
+// The normalization a probe was fitted on: "ps.normalize" plus tensors "norm_scale" / "norm_shift".
+void put_norm(ProbeFile& f, const Normalization& n) {
+  if (n.identity()) return;
+  f.meta["ps.normalize"] = normalize_name(n.mode);
+  f.tensors["norm_scale"] = {{static_cast<int64_t>(n.scale.size())}, n.scale};
+  if (!n.shift.empty()) f.tensors["norm_shift"] = {{static_cast<int64_t>(n.shift.size())}, n.shift};
+}
+
+Normalization get_norm(const ProbeFile& f, const std::string& path, int dim) {
+  Normalization n;
+  const auto it = f.meta.find("ps.normalize");
+  if (it == f.meta.end()) return n;  // files before normalization existed
+  try {
+    n.mode = parse_normalize(it->second);
+  } catch (const InputError&) {
+    throw InputError(where(path, "ps.normalize is '" + it->second + "' (none, scale or standardize)"));
+  }
+  if (n.mode == NormalizeMode::none) return n;
+  n.scale = tensor(f, path, "norm_scale", 1).data;
+  if (f.tensors.count("norm_shift")) n.shift = tensor(f, path, "norm_shift", 1).data;
+  const bool ok = n.mode == NormalizeMode::scale ? n.scale.size() == 1 && n.shift.empty()
+                                                  : n.scale.size() == static_cast<size_t>(dim) &&
+                                                        n.shift.size() == static_cast<size_t>(dim);
+  if (!ok) throw InputError(where(path, "norm_scale/norm_shift sizes do not fit ps.normalize and the probe's width"));
+  for (float v : n.scale)
+    if (!std::isfinite(v)) throw InputError(where(path, "norm_scale is not finite"));
+  for (float v : n.shift)
+    if (!std::isfinite(v)) throw InputError(where(path, "norm_shift is not finite"));
+  return n;
+}
+
 }  // namespace
 
 void save_ast_probe(const std::string& path, const SavedAstProbe& p) {
@@ -87,6 +119,7 @@ void save_ast_probe(const std::string& path, const SavedAstProbe& p) {
   f.tensors["P"] = {{m.dim, m.rank}, m.P};
   f.tensors["V_c"] = {{m.rank, m.n_c}, m.Vc};
   f.tensors["V_u"] = {{m.rank, m.n_u}, m.Vu};
+  put_norm(f, p.norm);
   write_probe_file(path, f);
 }
 
@@ -115,6 +148,7 @@ SavedAstProbe load_ast_probe(const std::string& path) {
   if (out.vocab.c.empty_id < -1 || out.vocab.c.empty_id >= m.n_c || out.vocab.u.empty_id < -1 ||
       out.vocab.u.empty_id >= m.n_u)
     throw InputError(where(path, "<empty> label id out of range"));
+  out.norm = get_norm(f, path, m.dim);
   return out;
 }
 
@@ -126,6 +160,7 @@ void save_structural_probe(const std::string& path, const SavedStructuralProbe& 
   f.meta["ps.kind"] = s.kind == StructuralKind::Distance ? "distance" : "depth";
   f.meta["ps.rank"] = std::to_string(s.rank);
   f.tensors["B"] = {{s.rank, s.dim}, s.B};
+  put_norm(f, p.norm);
   write_probe_file(path, f);
 }
 
@@ -142,6 +177,7 @@ SavedStructuralProbe load_structural_probe(const std::string& path) {
   out.probe.dim = static_cast<int>(B.shape[1]);
   out.probe.B = B.data;
   if (meta_int(f, path, "ps.rank") != out.probe.rank) throw InputError(where(path, "ps.rank disagrees with B's shape"));
+  out.norm = get_norm(f, path, out.probe.dim);
   return out;
 }
 
@@ -156,6 +192,7 @@ void save_linear_probe(const std::string& path, const SavedLinearProbe& p) {
   f.meta["ps.labels"] = nlohmann::json(p.labels).dump();
   f.tensors["W"] = {{l.dim, l.n_labels}, l.W};
   f.tensors["b"] = {{l.n_labels}, l.b};
+  put_norm(f, p.norm);
   write_probe_file(path, f);
 }
 
@@ -173,6 +210,7 @@ SavedLinearProbe load_linear_probe(const std::string& path) {
   out.probe.b = b.data;
   if (!out.labels.empty() && out.labels.size() != static_cast<size_t>(out.probe.n_labels))
     throw InputError(where(path, "ps.labels does not match W's columns"));
+  out.norm = get_norm(f, path, out.probe.dim);
   return out;
 }
 

@@ -126,11 +126,13 @@ std::vector<ResultRow> read_results(const std::string& path) {
 std::vector<ResultSummary> summarise_results(const std::vector<ResultRow>& rows, const std::string& metric) {
   using Cell = std::tuple<std::string, std::string, int, int>;
   std::map<Cell, std::pair<double, int>> real, control;  // sum, count
+  std::map<Cell, std::vector<double>> values;
   for (const auto& r : rows) {
     const double v = r.value(metric);
     if (!std::isfinite(v)) continue;
     auto& acc = (r.control ? control : real)[{r.model, r.language, r.layer, r.k}];
     acc.first += v, ++acc.second;
+    if (!r.control) values[{r.model, r.language, r.layer, r.k}].push_back(v);
   }
   std::vector<ResultSummary> out;
   for (const auto& [cell, acc] : real) {
@@ -138,9 +140,58 @@ std::vector<ResultSummary> summarise_results(const std::vector<ResultRow>& rows,
     std::tie(s.model, s.language, s.layer, s.k) = cell;
     s.n_seeds = acc.second;
     s.mean = acc.first / acc.second;
+    double var = 0;
+    for (double v : values[cell]) var += (v - s.mean) * (v - s.mean);
+    s.std = s.n_seeds > 1 ? std::sqrt(var / (s.n_seeds - 1)) : 0.0;
     const auto c = control.find(cell);
     if (c != control.end()) s.has_control = true, s.selectivity = s.mean - c->second.first / c->second.second;
     out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<ValidationChoice> select_on_validation(const std::vector<ResultRow>& rows, const std::string& metric) {
+  const auto valid = summarise_results(rows, "valid_" + metric);
+  const auto test = summarise_results(rows, metric);
+  std::map<std::pair<std::string, std::string>, ValidationChoice> best;
+  for (const auto& v : valid) {
+    auto it = best.find({v.model, v.language});
+    if (it != best.end() && !(v.mean > it->second.valid_mean)) continue;  // ties: the first (lowest layer, k)
+    ValidationChoice c;
+    c.model = v.model, c.language = v.language, c.layer = v.layer, c.k = v.k, c.valid_mean = v.mean;
+    c.test_mean = std::nan(""), c.test_std = std::nan("");
+    for (const auto& t : test)
+      if (t.model == v.model && t.language == v.language && t.layer == v.layer && t.k == v.k)
+        c.test_mean = t.mean, c.test_std = t.std, c.n_seeds = t.n_seeds;
+    best[{v.model, v.language}] = c;
+  }
+  std::vector<ValidationChoice> out;
+  for (auto& [key, c] : best) out.push_back(c);
+  return out;
+}
+
+std::vector<BaselineRow> read_baselines(const std::string& results_json) {
+  const nlohmann::json doc = sweep::read_results_json(results_json);
+  std::vector<BaselineRow> out;
+  if (!doc.contains("baselines")) return out;
+  if (!doc["baselines"].is_array()) throw InputError(where(results_json, "\"baselines\" is not a list"));
+  for (size_t i = 0; i < doc["baselines"].size(); ++i) {
+    const auto& j = doc["baselines"][i];
+    try {
+      BaselineRow b;
+      b.model = j.at("model").get<std::string>();
+      b.language = j.at("language").get<std::string>();
+      b.name = j.at("baseline").get<std::string>();
+      b.layer = j.at("layer").get<int>();
+      b.f1_mean = j.at("f1_macro_mean").is_null() ? std::nan("") : j.at("f1_macro_mean").get<double>();
+      b.f1_std = j.at("f1_macro_std").is_null() ? std::nan("") : j.at("f1_macro_std").get<double>();
+      b.n_seeds = j.at("n_seeds").get<int>();
+      b.identical_pairs = j.value("identical_pairs", int64_t{0});
+      b.n_pairs = j.value("n_pairs", int64_t{0});
+      out.push_back(std::move(b));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(where(results_json, "baseline " + std::to_string(i + 1) + ": " + e.what()));
+    }
   }
   return out;
 }

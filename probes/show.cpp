@@ -75,9 +75,10 @@ SnippetView predict_snippet(const store::StoreReader& r, const SavedAstProbe& pr
   ProbeSample s;
   s.n_words = n;
   s.vectors = m.data;
+  probe.norm.apply(s.vectors, ds.dim);  // the map the probe was fitted on (train-split statistics)
   s.d.assign(n - 1, 0), s.c.assign(n - 1, 0), s.u.assign(n, 0);  // placeholders: prediction ignores them
   ds.samples.push_back(std::move(s));
-  const DcuPrediction pred = predict_ast_probe(probe.model, ds).at(0);
+  const DcuPrediction pred = predict_ast_probe(probe.model, ds, probe.vocab).at(0);
 
   DecodeVocab store_vocab;
   store_vocab.c.labels = r.c_vocab(), store_vocab.u.labels = r.u_vocab();

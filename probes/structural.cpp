@@ -115,7 +115,7 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
   validate(valid, kind, "structural probe validation set");
   if (train.samples.empty() || valid.samples.empty()) throw InputError("structural probe: empty train or validation set");
   if (train.dim != valid.dim) throw InputError("structural probe: train and validation dims differ");
-  if (cfg.batch_size <= 0 || cfg.max_epochs <= 0 || cfg.rank < 0)
+  if (cfg.batch_size <= 0 || cfg.max_epochs <= 0 || cfg.rank < 0 || cfg.steps_per_epoch < 0)
     throw InputError("structural probe: batch_size and max_epochs must be positive, rank non-negative");
   apply_threads(cfg.threads);
   StructuralFit fit;
@@ -130,15 +130,15 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
   PlateauScheduler sched(cfg.lr, cfg.lr_factor, cfg.lr_patience);
   EarlyStopper stopper(cfg.early_stop_patience, cfg.min_delta);
   Rng rng(mix64(cfg.seed ^ 0x5eedULL));
+  BatchStream batches(static_cast<int>(train.samples.size()), cfg.batch_size, rng);
   fit.best_valid_loss = std::numeric_limits<double>::infinity();
-  const size_t bs = static_cast<size_t>(cfg.batch_size);
   for (int epoch = 1; epoch <= cfg.max_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<int> order = rng.permutation(static_cast<int>(train.samples.size()));
+    const int64_t steps = batches.epoch_steps(cfg.steps_per_epoch);
     double sum = 0;
-    int64_t nb = 0;
-    for (size_t b0 = 0; b0 < order.size(); b0 += bs, ++nb) {
-      at::Tensor loss = batch_loss(kind, Bm, make_batch(kind, train, order, b0, std::min(order.size(), b0 + bs)));
+    for (int64_t step = 0; step < steps; ++step) {
+      const std::vector<int> idx = batches.next();
+      at::Tensor loss = batch_loss(kind, Bm, make_batch(kind, train, idx, 0, idx.size()));
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -147,10 +147,12 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
     StructuralProbe current = fit.probe;
     current.B = to_vector(Bm);
     const double vloss = structural_loss(current, valid, cfg.batch_size);
+    const std::vector<LossTerm> terms = {{kind == StructuralKind::Distance ? "distance_l1" : "depth_l1", vloss}};
     const auto save_best = [&] { fit.probe = std::move(current); };
-    if (!end_epoch(fit, epoch, sum, nb, vloss, t0, sched, stopper, cfg.on_epoch, save_best)) break;
+    if (!end_epoch(fit, epoch, sum, steps, vloss, terms, t0, sched, stopper, cfg.on_epoch, save_best)) break;
     opt.set_lr(sched.lr());
   }
+  finish_fit(fit, cfg.max_epochs);
   return fit;
 }
 

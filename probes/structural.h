@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "probes/fit_loop.h"
+#include "probes/normalize.h"
 
 namespace ps::probes {
 
@@ -31,6 +32,7 @@ struct StructuralConfig {
   int rank = 0;                 // rows of B; 0 means rank = dim (Hewitt & Manning's full rank)
   double lr = 1e-3;
   int max_epochs = 30;
+  int steps_per_epoch = 625;    // minibatch steps per epoch (fit_loop.h BatchStream); 0 = one pass
   int early_stop_patience = 5;  // epochs without a validation improvement larger than min_delta
   double min_delta = 1e-4;
   double lr_factor = 0.1;       // ReduceLROnPlateau(0.1, 0) on the validation loss
@@ -53,6 +55,8 @@ struct StructuralFit {
   std::vector<EpochLog> history;
   int best_epoch = 0;
   double best_valid_loss = 0;
+  std::vector<LossTerm> best_terms;  // the L1 loss beside a constant predictor's (the train mean)
+  bool converged = true;             // false when the best epoch is max_epochs
 };
 
 // Throws InputError("<name>: sample i: problem") on size mismatches or non-finite values; only the
@@ -76,6 +80,7 @@ struct SavedStructuralProbe {
   StructuralProbe probe;
   int layer = 0;
   std::map<std::string, std::string> metadata;
+  Normalization norm;  // "ps.normalize", "norm_scale", "norm_shift" as for the AST-Probe
 };
 void save_structural_probe(const std::string& path, const SavedStructuralProbe& p);
 SavedStructuralProbe load_structural_probe(const std::string& path);  // InputError("path: problem")

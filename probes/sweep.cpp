@@ -107,6 +107,7 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
   lo.distances = opt.kind == ProbeKind::distance;
   SweepResult out;
   out.results_json = results.json_path(), out.results_csv = results.csv_path(), out.summary_csv = results.summary_path();
+  if (opt.kind == ProbeKind::ast) out.baselines_csv = results.baselines_path();
   int64_t done = 0;
   for (const StorePlan& plan : plans) {
     int store_pending = 0;
@@ -124,6 +125,8 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
       if (labels.snippets[k].empty())
         throw InputError(where(plan.path, std::string("the ") + split_name(static_cast<Split>(k)) + " split is empty (" +
                                               std::to_string(labels.n_samples) + " snippets; adjust --split)"));
+    if (opt.kind == ProbeKind::ast)  // what F1 means on this store's own gold trees (probes/baselines.h)
+      for (const BaselineScore& b : store_label_baselines(labels, seeds)) results.set_baseline(plan.model, plan.language, b);
     for (int layer : plan.layers) {
       const int64_t layer_fits = static_cast<int64_t>(ks.size() * seeds.size() * tasks.size());
       if (pending(plan, layer) == 0) {
@@ -134,7 +137,20 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
       }
       if (opt.progress && opt.progress->cancelled()) throw SweepCancelled();
       LayerSplits splits = read_layer(reader, labels, layer);
-      LayerData data = make_layer_data(opt.kind, splits, labels);
+      LayerData data = make_layer_data(opt.kind, splits, labels, settings.normalize);
+      if (opt.kind == ProbeKind::ast) {
+        const BaselineScore cap = alignment_cap(data.ast[2], data.identical_test, labels.vocab, layer);
+        results.set_baseline(plan.model, plan.language, cap);
+        if (opt.log && cap.identical_pairs > 0) {
+          char buf[300];
+          std::snprintf(buf, sizeof buf,
+                        "note: %s layer %d: %lld of %lld adjacent test word pairs have identical vectors (d^ = 0); "
+                        "even a perfect probe is capped at F1 %.4f",
+                        plan.path.c_str(), layer, static_cast<long long>(cap.identical_pairs),
+                        static_cast<long long>(cap.n_pairs), cap.f1_macro.at(0));
+          opt.log(buf);
+        }
+      }
       for (int k : ks)
         for (uint64_t seed : seeds)
           for (bool control : tasks) {
@@ -164,15 +180,24 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
             ++out.fits_trained;
             if (opt.progress) opt.progress->advance(1);
             if (opt.log) {
-              char buf[320];
-              const char* metric = main_metric(opt.kind);
-              std::snprintf(buf, sizeof buf, "[%lld/%lld] %s%s%s L%d k%d s%llu %s: %s %.4f (%d epochs, %.1f s)",
+              char buf[400];
+              const std::string metric = main_metric(opt.kind), vmetric = "valid_" + metric;
+              auto num = [&](const std::string& c) { return row[c].is_number() ? row[c].get<double>() : 0.0; };
+              std::snprintf(buf, sizeof buf,
+                            "[%lld/%lld] %s%s%s L%d k%d s%llu %s: %s %.4f (valid %.4f; best epoch %d of %d, %.1f s)",
                             static_cast<long long>(done), static_cast<long long>(total), plan.model.c_str(),
                             plan.language.empty() ? "" : " ", plan.language.c_str(), layer, k,
-                            static_cast<unsigned long long>(seed), control ? "control" : "real", metric,
-                            row[metric].is_number() ? row[metric].get<double>() : 0.0, row["epochs"].get<int>(),
+                            static_cast<unsigned long long>(seed), control ? "control" : "real", metric.c_str(),
+                            num(metric), num(vmetric), row["best_epoch"].get<int>(), row["epochs"].get<int>(),
                             row["seconds"].get<double>());
               opt.log(buf);
+              if (row["converged"].get<int>() == 0) {
+                std::snprintf(buf, sizeof buf,
+                              "warning: L%d k%d s%llu: the best epoch is the cap (%d): the probe may still be "
+                              "improving; raise --epochs or --steps-per-epoch",
+                              layer, k, static_cast<unsigned long long>(seed), settings.epochs);
+                opt.log(buf);
+              }
             }
           }
     }

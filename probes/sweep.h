@@ -1,7 +1,10 @@
 #pragma once
 // A probe sweep over stores × layers × k × seeds (× real/control), straight from HDF5 stores: each
 // store's labels are read once, each layer's vectors once and shared by every k and seed. Results go
-// to OUT/results.json + results.csv (one row per fit), OUT/summary.csv (mean/std over seeds) and
+// to OUT/results.json + results.csv (one row per fit: test metrics, the validation main metric that
+// selects layer and k, converged, validation loss terms beside their priors), OUT/summary.csv
+// (mean/std over seeds), OUT/baselines.csv (AST-Probe: the trivial baselines and the alignment cap on
+// the store's own gold trees, probes/baselines.h; also under "baselines" in results.json) and
 // OUT/probes/*.safetensors, all written atomically after every fit; a rerun with the same settings
 // skips the fits already in results.json (resume after Ctrl-C or kill).
 #include <cstdint>
@@ -11,6 +14,7 @@
 
 #include "models/util/error.h"
 #include "models/util/progress.h"
+#include "probes/normalize.h"
 #include "probes/store_data.h"
 
 namespace ps::probes {
@@ -32,6 +36,11 @@ struct SweepOptions {
   // control label per word type, Hewitt & Liang). Its seed is the fit's seed. Not defined for distance.
   bool control = false;
   int epochs = 0, batch_size = 0, patience = 0;  // 0 = the probe kind's default (spec ast-probe.md)
+  // Minibatch steps per epoch (sampling from reshuffled passes): 625 = the paper's 20,000 / 32; 0 = one
+  // pass over the train split per epoch.
+  int steps_per_epoch = 625;
+  // Each layer's vectors are mapped with statistics from its train split (probes/normalize.h).
+  NormalizeMode normalize = NormalizeMode::scale;
   double lr = 0;                                 // 0 = 1e-3
   int threads = 0;                               // > 0: intra-op threads for training
   SplitOptions split;
@@ -43,6 +52,7 @@ struct SweepOptions {
 struct SweepResult {
   int fits_trained = 0, fits_skipped = 0;
   std::string results_json, results_csv, summary_csv;
+  std::string baselines_csv;  // AST-Probe only
 };
 
 // Thrown when options.progress was cancelled; everything finished before is saved.

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probes/baselines.h"
 #include "probes/linear.h"
 #include "probes/structural.h"
 #include "probes/sweep.h"
@@ -22,6 +23,8 @@ nlohmann::json read_results_json(const std::string& path);
 struct Settings {
   ProbeKind kind = ProbeKind::ast;
   int epochs = 20, batch_size = 32, patience = 5;
+  int steps_per_epoch = 625;
+  NormalizeMode normalize = NormalizeMode::scale;
   double lr = 1e-3;
   int threads = 0;
 };
@@ -37,8 +40,13 @@ struct LayerData {
   StructuralDataset structural[3];
   TokenDataset tokens[3];
   std::vector<std::vector<int32_t>> types[3];  // per split, per snippet
+  Normalization norm;                          // fitted on the train split, applied to all three
+  std::vector<std::vector<uint8_t>> identical_test;  // AST: adjacent test words with identical vectors
 };
-LayerData make_layer_data(ProbeKind kind, LayerSplits& splits, const StoreLabels& labels);
+LayerData make_layer_data(ProbeKind kind, LayerSplits& splits, const StoreLabels& labels, NormalizeMode normalize);
+
+// The layer-independent AST-Probe baselines of a store (gold labels only; no vectors needed).
+std::vector<BaselineScore> store_label_baselines(const StoreLabels& labels, const std::vector<uint64_t>& seeds);
 
 struct FitRequest {
   int k = 0;
@@ -53,8 +61,11 @@ struct FitRequest {
 nlohmann::json fit_one(LayerData& data, const StoreLabels& labels, const Settings& s, const FitRequest& req,
                        const SweepOptions& opt);
 
-// Metric columns of results.csv per kind (the one selectivity is computed on: main_metric, sweep.h).
+// Metric columns of results.csv per kind (the one selectivity is computed on: main_metric, sweep.h),
+// then "valid_<main metric>" (what chooses layer and k).
 const std::vector<std::string>& metric_columns(ProbeKind kind);
+// Validation loss terms and their priors per kind ("valid_loss_c", "prior_c", ...).
+const std::vector<std::string>& term_columns(ProbeKind kind);
 
 // OUT/results.json, results.csv, summary.csv. Loading checks the settings; every add() rewrites all
 // three files atomically.
@@ -65,13 +76,17 @@ class Results {
                          bool control);
   bool has(const std::string& key) const { return keys_.count(key) > 0; }
   void add(nlohmann::json row);
+  // Replaces the baseline with the same (model, language, name, layer) and rewrites the files.
+  void set_baseline(const std::string& model, const std::string& language, const BaselineScore& b);
+  const std::string& baselines_path() const { return baselines_path_; }
   const std::string& json_path() const { return json_path_; }
   const std::string& csv_path() const { return csv_path_; }
   const std::string& summary_path() const { return summary_path_; }
 
  private:
   void write() const;
-  std::string dir_, json_path_, csv_path_, summary_path_;
+  std::string dir_, json_path_, csv_path_, summary_path_, baselines_path_;
+  std::vector<nlohmann::json> baselines_;
   nlohmann::json settings_;
   ProbeKind kind_;
   std::vector<nlohmann::json> rows_;

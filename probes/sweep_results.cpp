@@ -31,6 +31,15 @@ std::string csv_field(const nlohmann::json& v) {
 }
 
 double as_double(const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); }
+
+std::pair<double, double> mean_std(const std::vector<double>& v) {
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  double mean = 0, var = 0;
+  for (double x : v) mean += x;
+  mean /= static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean);
+  return {mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0};
+}
 }  // namespace
 
 Settings resolve(const SweepOptions& o) {
@@ -42,8 +51,10 @@ Settings resolve(const SweepOptions& o) {
     case ProbeKind::depth: s.epochs = 30, s.batch_size = 20, s.patience = 5; break;
     case ProbeKind::linear: s.epochs = 20, s.batch_size = 256, s.patience = 3; break;
   }
-  if (o.epochs < 0 || o.batch_size < 0 || o.patience < 0 || o.lr < 0 || o.threads < 0)
-    throw InputError("probe: --epochs, --batch-size, --patience, --lr and --threads must not be negative");
+  if (o.epochs < 0 || o.batch_size < 0 || o.patience < 0 || o.lr < 0 || o.threads < 0 || o.steps_per_epoch < 0)
+    throw InputError("probe: --epochs, --batch-size, --patience, --steps-per-epoch, --lr and --threads must not be negative");
+  s.steps_per_epoch = o.steps_per_epoch;
+  s.normalize = o.normalize;
   if (o.epochs) s.epochs = o.epochs;
   if (o.batch_size) s.batch_size = o.batch_size;
   if (o.patience) s.patience = o.patience;
@@ -57,6 +68,8 @@ nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
           {"epochs", s.epochs},
           {"batch_size", s.batch_size},
           {"patience", s.patience},
+          {"steps_per_epoch", s.steps_per_epoch},
+          {"normalize", normalize_name(s.normalize)},
           {"lr", s.lr},
           {"split", o.split.corpus ? nlohmann::json("corpus") : nlohmann::json({o.split.train, o.split.valid, o.split.test})},
           {"split_seed", o.split.seed},
@@ -64,11 +77,26 @@ nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
 }
 
 const std::vector<std::string>& metric_columns(ProbeKind kind) {
-  static const std::vector<std::string> ast = {"f1_macro",  "precision_macro", "recall_macro", "f1_micro",
-                                               "precision_micro", "recall_micro", "c_accuracy", "u_accuracy"};
-  static const std::vector<std::string> distance = {"uuas", "spearman", "n_lengths"};
-  static const std::vector<std::string> depth = {"root_accuracy", "spearman", "n_lengths"};
-  static const std::vector<std::string> linear = {"accuracy"};
+  static const std::vector<std::string> ast = {"f1_macro",        "precision_macro", "recall_macro",
+                                               "f1_micro",        "precision_micro", "recall_micro",
+                                               "c_accuracy",      "u_accuracy",      "valid_f1_macro"};
+  static const std::vector<std::string> distance = {"uuas", "spearman", "n_lengths", "valid_uuas"};
+  static const std::vector<std::string> depth = {"root_accuracy", "spearman", "n_lengths", "valid_spearman"};
+  static const std::vector<std::string> linear = {"accuracy", "valid_accuracy"};
+  switch (kind) {
+    case ProbeKind::ast: return ast;
+    case ProbeKind::distance: return distance;
+    case ProbeKind::depth: return depth;
+    case ProbeKind::linear: return linear;
+  }
+  return ast;
+}
+
+const std::vector<std::string>& term_columns(ProbeKind kind) {
+  static const std::vector<std::string> ast = {"valid_loss_d", "prior_d", "valid_loss_c", "prior_c", "valid_loss_u", "prior_u"};
+  static const std::vector<std::string> distance = {"valid_loss_distance_l1"};
+  static const std::vector<std::string> depth = {"valid_loss_depth_l1"};
+  static const std::vector<std::string> linear = {"valid_loss_ce", "prior_ce"};
   switch (kind) {
     case ProbeKind::ast: return ast;
     case ProbeKind::distance: return distance;
@@ -88,6 +116,7 @@ Results::Results(const std::string& out_dir, const nlohmann::json& settings, Pro
   json_path_ = (fs::path(out_dir) / "results.json").string();
   csv_path_ = (fs::path(out_dir) / "results.csv").string();
   summary_path_ = (fs::path(out_dir) / "summary.csv").string();
+  baselines_path_ = (fs::path(out_dir) / "baselines.csv").string();
   if (!file_exists(json_path_)) return;
   const nlohmann::json old = read_results_json(json_path_);
   const nlohmann::json& was = old["settings"];
@@ -96,6 +125,8 @@ Results::Results(const std::string& out_dir, const nlohmann::json& settings, Pro
       throw InputError(where(json_path_, "written with different settings (" + k + " is " + v.dump() + " here but " +
                                              (was.contains(k) ? was[k].dump() : "absent") +
                                              " in the file); use another --out or the same settings"));
+  if (old.contains("baselines") && old["baselines"].is_array())
+    for (const auto& b : old["baselines"]) baselines_.push_back(b);
   for (const auto& row : old["rows"]) {
     rows_.push_back(row);
     keys_.insert(key(row.at("model"), row.at("language"), row.at("layer"), row.at("k"), row.at("seed"),
@@ -116,19 +147,41 @@ void Results::add(nlohmann::json row) {
   write();
 }
 
+void Results::set_baseline(const std::string& model, const std::string& language, const BaselineScore& b) {
+  const auto [f1, f1_std] = mean_std(b.f1_macro);
+  const auto [micro, micro_std] = mean_std(b.f1_micro);
+  nlohmann::json j = {{"model", model},       {"language", language},     {"baseline", b.name},
+                      {"layer", b.layer},     {"f1_macro_mean", f1},      {"f1_macro_std", f1_std},
+                      {"f1_micro_mean", micro}, {"f1_micro_std", micro_std}, {"n_seeds", b.f1_macro.size()},
+                      {"n_snippets", b.n_snippets}, {"f1_macro", b.f1_macro}};
+  if (b.name == "gold_through_alignment") j["identical_pairs"] = b.identical_pairs, j["n_pairs"] = b.n_pairs;
+  for (auto& old : baselines_)
+    if (old.value("model", "") == model && old.value("language", "") == language && old.value("baseline", "") == b.name &&
+        old.value("layer", -2) == b.layer) {
+      old = std::move(j);
+      write();
+      return;
+    }
+  baselines_.push_back(std::move(j));
+  write();
+}
+
 void Results::write() const {
   nlohmann::json doc = {{"format", kResultsFormat}, {"settings", settings_}, {"rows", rows_}};
+  if (!baselines_.empty()) doc["baselines"] = baselines_;
   const std::vector<std::string>& metrics = metric_columns(kind_);
+  const std::vector<std::string>& terms = term_columns(kind_);
   const std::vector<std::string> head = {"model", "language", "store", "layer", "k", "seed", "task"};
-  const std::vector<std::string> tail = {"epochs", "best_epoch", "seconds", "n_train", "n_valid", "n_test", "probe"};
+  const std::vector<std::string> tail = {"epochs", "best_epoch", "max_epochs", "converged", "steps_per_epoch",
+                                         "seconds", "n_train", "n_valid", "n_test", "probe"};
   std::ostringstream csv;
   std::string sep;
-  for (const auto* cols : {&head, &metrics, &tail})
+  for (const auto* cols : {&head, &metrics, &terms, &tail})
     for (const auto& c : *cols) csv << sep << c, sep = ",";
   csv << "\n";
   for (const auto& row : rows_) {
     sep.clear();
-    for (const auto* cols : {&head, &metrics, &tail})
+    for (const auto* cols : {&head, &metrics, &terms, &tail})
       for (const auto& c : *cols) csv << sep << csv_field(row.contains(c) ? row[c] : nlohmann::json()), sep = ",";
     csv << "\n";
   }
@@ -141,17 +194,13 @@ void Results::write() const {
     std::vector<double> v;
     for (const auto* r : rows)
       if (r->contains(col) && std::isfinite(as_double((*r)[col]))) v.push_back(as_double((*r)[col]));
-    if (v.empty()) return std::make_pair(std::nan(""), std::nan(""));
-    double mean = 0, var = 0;
-    for (double x : v) mean += x;
-    mean /= static_cast<double>(v.size());
-    for (double x : v) var += (x - mean) * (x - mean);
-    return std::make_pair(mean, v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0);
+    return mean_std(v);
   };
   std::ostringstream sum;
   sum << "model,language,layer,k,task,n_seeds";
   std::vector<std::string> cols = metrics;
-  cols.insert(cols.end(), {"epochs", "seconds"});
+  cols.insert(cols.end(), terms.begin(), terms.end());
+  cols.insert(cols.end(), {"epochs", "best_epoch", "converged", "seconds"});
   for (const auto& c : cols) sum << "," << c << "_mean," << c << "_std";
   sum << ",selectivity\n";
   for (const auto& [g, rows] : groups) {
@@ -168,6 +217,21 @@ void Results::write() const {
     if (task == "real" && ctrl != groups.end())
       sel = num(stats(rows, main_metric(kind_)).first - stats(ctrl->second, main_metric(kind_)).first);
     sum << "," << sel << "\n";
+  }
+  if (!baselines_.empty()) {
+    std::ostringstream b;
+    const std::vector<std::string> bcols = {"model",         "language",      "baseline",     "layer",
+                                            "f1_macro_mean", "f1_macro_std",  "f1_micro_mean", "f1_micro_std",
+                                            "n_seeds",       "n_snippets",    "identical_pairs", "n_pairs"};
+    sep.clear();
+    for (const auto& c : bcols) b << sep << c, sep = ",";
+    b << "\n";
+    for (const auto& row : baselines_) {
+      sep.clear();
+      for (const auto& c : bcols) b << sep << csv_field(row.contains(c) ? row[c] : nlohmann::json()), sep = ",";
+      b << "\n";
+    }
+    write_file_atomic(baselines_path_, b.str());
   }
   write_file_atomic(json_path_, doc.dump(1) + "\n");
   write_file_atomic(csv_path_, csv.str());

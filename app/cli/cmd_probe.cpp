@@ -1,5 +1,6 @@
 // probescope probe ast|distance|depth|linear: sweeps over stores × layers × k × seeds (probes/sweep.h);
 // probescope probe show: one snippet's gold and recovered tree (probes/show.h).
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -21,22 +22,51 @@ namespace {
 
 struct SweepArgs {
   ps::probes::SweepOptions opt;
-  std::string ks = "128", seeds = "1", split = "0.8,0.1,0.1";
+  std::string ks = "128", seeds = "1", split = "0.8,0.1,0.1", normalize = "scale";
   uint64_t split_seed = 123;
 };
 
-// Mean of the main metric over seeds, real task, per (model, language, layer, k): the sweep at a glance.
+// Test metric (mean ± std over seeds) and the validation metric that chooses layer and k, real task, per
+// (model, language, layer, k); then the (layer, k) chosen on validation per model, and the baselines.
 void print_overview(const std::string& results_json, ps::probes::ProbeKind kind) {
-  const std::string metric = ps::probes::main_metric(kind);
-  const auto cells = ps::probes::summarise_results(ps::probes::read_results(results_json), metric);
+  const std::string metric = ps::probes::main_metric(kind), vmetric = "valid_" + metric;
+  const auto rows = ps::probes::read_results(results_json);
+  const auto cells = ps::probes::summarise_results(rows, metric);
+  const auto vcells = ps::probes::summarise_results(rows, vmetric);
   bool control = false;
   for (const auto& c : cells) control = control || c.has_control;
-  std::printf("%-24s %-10s %5s %5s %10s %10s\n", "model", "language", "layer", "k", metric.c_str(),
-              control ? "selectivity" : "");
+  std::printf("%-24s %-10s %5s %5s %6s %18s %10s %9s %10s\n", "model", "language", "layer", "k", "seeds",
+              (metric + " (test)").c_str(), "valid", "converged", control ? "selectivity" : "");
   for (const auto& c : cells) {
-    std::printf("%-24s %-10s %5d %5d %10.4f", c.model.c_str(), c.language.c_str(), c.layer, c.k, c.mean);
+    double valid = std::nan(""), conv = 0;
+    for (const auto& v : vcells)
+      if (v.model == c.model && v.language == c.language && v.layer == c.layer && v.k == c.k) valid = v.mean;
+    int n = 0;
+    for (const auto& r : rows)
+      if (!r.control && r.model == c.model && r.language == c.language && r.layer == c.layer && r.k == c.k)
+        conv += r.value("converged") == 1, ++n;
+    char mstd[40];
+    std::snprintf(mstd, sizeof mstd, "%.4f ± %.4f", c.mean, c.std);
+    std::printf("%-24s %-10s %5d %5d %6d %18s %10.4f %5d/%-3d", c.model.c_str(), c.language.c_str(), c.layer, c.k,
+                c.n_seeds, mstd, valid, static_cast<int>(conv), n);
     if (c.has_control) std::printf(" %10.4f", c.selectivity);
     std::printf("\n");
+  }
+  for (const auto& b : ps::probes::select_on_validation(rows, metric))
+    std::printf("chosen on validation: %s%s%s layer %d k %d: valid %.4f, test %s %.4f ± %.4f (%d seeds)\n",
+                b.model.c_str(), b.language.empty() ? "" : " ", b.language.c_str(), b.layer, b.k, b.valid_mean,
+                metric.c_str(), b.test_mean, b.test_std, b.n_seeds);
+  const auto baselines = ps::probes::read_baselines(results_json);
+  if (!baselines.empty()) {
+    std::printf("baselines on the store's own gold test trees (%s, mean ± std over seeds):\n", metric.c_str());
+    for (const auto& b : baselines) {
+      std::printf("  %-24s %-26s %s %.4f ± %.4f", b.model.c_str(), b.name.c_str(),
+                  b.layer >= 0 ? ("layer " + std::to_string(b.layer)).c_str() : "       ", b.f1_mean, b.f1_std);
+      if (b.name == "gold_through_alignment")
+        std::printf("  (%lld of %lld adjacent pairs with identical vectors)", static_cast<long long>(b.identical_pairs),
+                    static_cast<long long>(b.n_pairs));
+      std::printf("\n");
+    }
   }
 }
 
@@ -50,6 +80,7 @@ void run_sweep(SweepArgs& a, ps::probes::ProbeKind kind) {
     o.seeds.push_back(static_cast<uint64_t>(s));
   }
   ps::probes::parse_split(a.split, o.split);
+  o.normalize = ps::probes::parse_normalize(a.normalize);
   o.split.seed = a.split_seed;
   Progress progress(std::string("probe ") + ps::probes::kind_name(kind), 0, "fits");
   o.progress = &progress;
@@ -64,6 +95,7 @@ void run_sweep(SweepArgs& a, ps::probes::ProbeKind kind) {
   print_overview(r.results_json, kind);
   std::printf("%d fits trained, %d already done\n%s\n%s\n%s\n", r.fits_trained, r.fits_skipped, r.results_csv.c_str(),
               r.summary_csv.c_str(), r.results_json.c_str());
+  if (!r.baselines_csv.empty()) std::printf("%s\n", r.baselines_csv.c_str());
 }
 
 void add_sweep_command(CLI::App& probe, ps::probes::ProbeKind kind, const std::string& help) {
@@ -80,12 +112,26 @@ void add_sweep_command(CLI::App& probe, ps::probes::ProbeKind kind, const std::s
                   : kind == ps::probes::ProbeKind::ast  ? "probe ranks (dimension of the syntactic subspace), e.g. 8,16,32,64,128"
                                                         : "ranks of B, e.g. 64,128 (0 = full rank)")
       ->capture_default_str();
-  cmd->add_option("--seeds", a->seeds, "training seeds (initialisation, shuffling, control task)")->capture_default_str();
+  cmd->add_option("--seeds", a->seeds,
+                  "training seeds (initialisation, shuffling, control task, random-d baseline), e.g. 1,2,3: summary.csv "
+                  "and the overview give mean ± std over them")
+      ->capture_default_str();
   cmd->add_option("--out", o.out_dir, "output directory: results.csv/.json, summary.csv, probes/")->required();
   if (kind != ps::probes::ProbeKind::distance)
     cmd->add_flag("--control", o.control,
                   "also fit the control task (labels shuffled per word type) and report selectivity");
-  cmd->add_option("--epochs", o.epochs, "maximum epochs (0 = default: 20; structural 30)")->capture_default_str();
+  cmd->add_option("--epochs", o.epochs,
+                  "maximum epochs (0 = default: 20; structural 30). A fit whose best epoch is this cap is reported "
+                  "with converged = 0 and a warning")
+      ->capture_default_str();
+  cmd->add_option("--steps-per-epoch", o.steps_per_epoch,
+                  "minibatch steps per epoch, sampled from reshuffled passes over the train split so small train "
+                  "sets are not under-trained (625 = the paper's 20,000 snippets / batch 32); 0 = one pass per epoch")
+      ->capture_default_str();
+  cmd->add_option("--normalize", a->normalize,
+                  "rescale each layer's vectors with train-split statistics: none, scale (one scalar per layer: unit "
+                  "RMS per coordinate) or standardize (per-coordinate mean 0, variance 1); saved with each probe")
+      ->capture_default_str();
   cmd->add_option("--batch-size", o.batch_size, "snippets per batch (0 = default: 32; structural 20; linear 256 words)")
       ->capture_default_str();
   cmd->add_option("--lr", o.lr, "Adam learning rate (0 = default 1e-3)")->capture_default_str();

@@ -40,6 +40,7 @@ AstProbeConfig small_config() {
   c.seed = 3;
   c.threads = 1;  // tiny batches: a second OpenMP thread only adds sync cost on a busy machine
   c.lr = 1e-2;  // small planted sets get far fewer steps than a 20k-snippet corpus
+  c.steps_per_epoch = 0;  // one pass per epoch keeps these fits to seconds (the budget has its own test)
   return c;
 }
 

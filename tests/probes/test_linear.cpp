@@ -38,6 +38,7 @@ TEST(LinearProbe, LearnsPlantedLabelsAndSelectivityIsHigh) {
   cfg.seed = 7;
   cfg.threads = 1;  // tiny batches: a second OpenMP thread only adds sync cost on a busy machine
   cfg.lr = 1e-2;
+  cfg.steps_per_epoch = 0;  // one pass per epoch
   const LinearFit fit = train_linear_probe(train, valid, cfg);
   const double acc = accuracy(predict_linear(fit.probe, test), test.labels);
   const Selectivity s = linear_selectivity(train, valid, test, cfg, 99);
@@ -74,6 +75,7 @@ TEST(LinearProbe, RejectsBadInputAndIsDeterministic) {
   bad.labels[3] = 9;
   LinearConfig cfg;
   cfg.max_epochs = 2;
+  cfg.steps_per_epoch = 0;
   EXPECT_THROW(train_linear_probe(bad, bad, cfg), ps::InputError);
   const TokenDataset d = planted_tokens(300, 4);
   EXPECT_EQ(train_linear_probe(d, d, cfg).probe.W, train_linear_probe(d, d, cfg).probe.W);

@@ -72,6 +72,7 @@ TEST(StructuralProbe, PlantedDistancesAndDepthsAreRecovered) {
   cfg.seed = 5;
   cfg.threads = 1;  // tiny batches: a second OpenMP thread only adds sync cost on a busy machine
   cfg.lr = 1e-2;
+  cfg.steps_per_epoch = 0;  // one pass per epoch
   cfg.max_epochs = 15;  // small planted sets: fewer steps than a real corpus gets
   const StructuralFit dist = train_structural_probe(StructuralKind::Distance, train, valid, cfg);
   const DistanceMetrics dm = evaluate_distances(predict_structural(dist.probe, test), test);

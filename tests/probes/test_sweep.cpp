@@ -2,6 +2,7 @@
 // task is worse (selectivity), the files hold the expected rows, and resume skips finished fits.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,8 @@
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "probes/ast_probe.h"
+#include "probes/show.h"
+#include "probes/store_data.h"
 #include "probes/sweep.h"
 #include "store_planted.h"
 
@@ -40,6 +43,7 @@ SweepOptions base(ProbeKind kind, const std::string& out) {
   o.seeds = {1};
   o.lr = 1e-2;  // small planted sets get far fewer steps than a 20k-snippet corpus
   o.threads = 1;
+  o.steps_per_epoch = 0;  // one pass per epoch: seconds per fit (the step budget has its own tests)
   o.split.train = 0.6, o.split.valid = 0.2, o.split.test = 0.2;
   return o;
 }
@@ -214,4 +218,82 @@ TEST(ProbeSweep, BadOptionsAreInputErrors) {
   EXPECT_THROW(parse_kind("tree"), ps::InputError);
   EXPECT_THROW(parse_int_list("1,x", "--k"), ps::InputError);
   EXPECT_EQ(parse_int_list("8,-1", "--k"), (std::vector<int>{8, -1}));
+}
+
+// Issue 15's hygiene through the sweep: validation metric, converged, loss terms beside priors, the
+// baselines on the store's gold trees, and the normalization saved with the probe and used by show.
+TEST(ProbeSweep, RowsCarryValidationConvergenceTermsBaselinesAndTheNormalization) {
+  const std::string out = planted::fresh_dir("sweep_hygiene");
+  SweepOptions o = base(ProbeKind::ast, out);
+  o.layers = "0,1";
+  o.seeds = {1, 2};
+  o.epochs = 3;
+  EXPECT_EQ(o.normalize, NormalizeMode::scale);  // the defaults
+  EXPECT_EQ(SweepOptions{}.steps_per_epoch, 625);
+  // standardize: a shift changes the u scores, so show without the saved map would decode differently
+  // (one positive scale leaves every argmax and the d̂ order unchanged).
+  o.normalize = NormalizeMode::standardize;
+  const SweepResult r = run_probe_sweep(o);
+  const nlohmann::json doc = nlohmann::json::parse(ps::read_file(out + "/results.json"));
+  EXPECT_EQ(doc["settings"]["normalize"], "standardize");
+  EXPECT_EQ(doc["settings"]["steps_per_epoch"], 0);
+  ASSERT_EQ(doc["rows"].size(), 4u);
+  for (const auto& x : doc["rows"]) {
+    for (const char* k : {"valid_f1_macro", "converged", "max_epochs", "valid_loss_d", "valid_loss_c", "prior_c",
+                          "valid_loss_u", "prior_u", "steps_per_epoch"})
+      EXPECT_TRUE(x.contains(k)) << k;
+    EXPECT_EQ(x["converged"].get<int>(), x["best_epoch"].get<int>() < 3 ? 1 : 0);
+    EXPECT_GT(x["prior_c"].get<double>(), 0.5);
+  }
+  // The planted layer beats the priors and generalises to validation as to test.
+  const nlohmann::json& planted_row = row(doc["rows"], 1, "real");
+  EXPECT_LT(planted_row["valid_loss_c"].get<double>(), planted_row["prior_c"].get<double>());
+  EXPECT_NEAR(planted_row["valid_f1_macro"].get<double>(), planted_row["f1_macro"].get<double>(), 0.1);
+
+  // Baselines: three on the labels (random d once per seed), the cap per layer (1: no shared vectors).
+  ASSERT_TRUE(doc.contains("baselines"));
+  std::map<std::string, int> names;
+  for (const auto& b : doc["baselines"]) {
+    ++names[b["baseline"].get<std::string>()];
+    if (b["baseline"] == "gold_through_alignment") {
+      EXPECT_DOUBLE_EQ(b["f1_macro_mean"].get<double>(), 1.0);
+      EXPECT_EQ(b["identical_pairs"].get<int>(), 0);
+      EXPECT_GT(b["n_pairs"].get<int>(), 100);
+    } else {
+      EXPECT_EQ(b["layer"].get<int>(), -1);
+      EXPECT_LT(b["f1_macro_mean"].get<double>(), planted_row["f1_macro"].get<double>());
+    }
+    if (b["baseline"] == "random_d_gold") EXPECT_EQ(b["n_seeds"].get<int>(), 2);
+  }
+  EXPECT_EQ(names, (std::map<std::string, int>{{"gold_through_alignment", 2},
+                                                {"random_d_gold", 1},
+                                                {"right_branching_gold", 1},
+                                                {"right_branching_majority", 1}}));
+  EXPECT_EQ(count_lines(r.baselines_csv), 6);
+  std::ifstream sf(r.summary_csv);
+  std::string header;
+  std::getline(sf, header);
+  EXPECT_NE(header.find("valid_f1_macro_mean"), std::string::npos) << header;
+  EXPECT_NE(header.find("converged_mean"), std::string::npos) << header;
+
+  // The probe holds the train-split statistics, and probe show applies them: its per-snippet F1 averages
+  // to the row's test F1 (without the map the predictions differ).
+  const SavedAstProbe p = load_ast_probe(out + "/" + planted_row["probe"].get<std::string>());
+  ASSERT_EQ(p.norm.mode, NormalizeMode::standardize);
+  ASSERT_EQ(p.norm.scale.size(), 64u);
+  ASSERT_EQ(p.norm.shift.size(), 64u);
+  const ps::store::StoreReader reader(planted_store());
+  const StoreLabels labels = read_store_labels(reader, o.split, LabelOptions{});
+  double sum = 0;
+  for (int64_t s : labels.snippets[2]) sum += predict_snippet(reader, p, s).prf.f1;
+  EXPECT_NEAR(sum / labels.snippets[2].size(), planted_row["f1_macro"].get<double>(), 1e-9);
+  SavedAstProbe raw = p;
+  raw.norm = Normalization{};
+  double raw_sum = 0;
+  for (int64_t s : labels.snippets[2]) raw_sum += predict_snippet(reader, raw, s).prf.f1;
+  EXPECT_GT(std::abs(raw_sum - sum), 1e-6);
+
+  // Resuming with another normalization would mix settings.
+  o.normalize = NormalizeMode::scale;
+  EXPECT_THROW(run_probe_sweep(o), ps::InputError);
 }

@@ -39,6 +39,7 @@ const Fixture& fixture() {
     s.out_dir = x.dir + "/ast";
     s.ks = {4, 8};
     s.epochs = 3;
+    s.steps_per_epoch = 0;
     s.lr = 1e-2;
     s.threads = 1;
     s.split.train = 0.6, s.split.valid = 0.2, s.split.test = 0.2;
