@@ -39,16 +39,39 @@ struct F1Row {
   int layer;
   int64_t k;
   double f1, std;
+  double valid;  // mean validation F1; NaN when the summary has none
 };
 std::vector<F1Row> f1_rows(const plot::CsvTable& s) {
   if (s.header.empty()) return {};
   const int model = s.column("model"), layer = s.column("layer"), k = s.column("k"), task = s.column("task");
   const int f1 = s.column("f1_macro_mean"), sd = s.column("f1_macro_std");
+  const bool has_valid = std::find(s.header.begin(), s.header.end(), "valid_f1_macro_mean") != s.header.end();
+  const int valid = has_valid ? s.column("valid_f1_macro_mean") : -1;
   std::vector<F1Row> out;
   for (size_t r = 0; r < s.rows.size(); ++r) {
     if (s.rows[r][task] != "real") continue;
     out.push_back({s.rows[r][model], (int)number(s, r, layer), (int64_t)number(s, r, k), number(s, r, f1),
-                   number(s, r, sd)});
+                   number(s, r, sd), has_valid ? number(s, r, valid) : kNaN});
+  }
+  return out;
+}
+
+struct BaselineRow {
+  std::string model, name;
+  int layer;
+  double f1, std;
+  int64_t identical, pairs;
+};
+std::vector<BaselineRow> baseline_rows(const plot::CsvTable& t) {
+  if (t.header.empty()) return {};
+  const int model = t.column("model"), name = t.column("baseline"), layer = t.column("layer");
+  const int f1 = t.column("f1_macro_mean"), sd = t.column("f1_macro_std");
+  const int ident = t.column("identical_pairs"), pairs = t.column("n_pairs");
+  std::vector<BaselineRow> out;
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const double i = number(t, r, ident), p = number(t, r, pairs);
+    out.push_back({t.rows[r][model], t.rows[r][name], (int)number(t, r, layer), number(t, r, f1), number(t, r, sd),
+                   std::isfinite(i) ? (int64_t)i : 0, std::isfinite(p) ? (int64_t)p : 0});
   }
   return out;
 }
@@ -171,8 +194,14 @@ int64_t table_k(const std::vector<F1Row>& f1, const std::vector<std::string>& mo
 
 Best best_f1(const plot::CsvTable& summary, const std::string& model) {
   Best b;
-  for (const auto& r : f1_rows(summary))
-    if (r.model == model && std::isfinite(r.f1) && (!b.found || r.f1 > b.f1)) b = {true, r.layer, r.k, r.f1, r.std};
+  const auto rows = f1_rows(summary);
+  bool valid = false;  // choose on validation whenever the model has validation F1
+  for (const auto& r : rows) valid = valid || (r.model == model && std::isfinite(r.valid));
+  for (const auto& r : rows) {
+    if (r.model != model) continue;
+    const double key = valid ? r.valid : r.f1, best = valid ? b.valid : b.f1;
+    if (std::isfinite(key) && (!b.found || key > best)) b = {true, r.layer, r.k, r.f1, r.std, valid ? r.valid : kNaN, valid};
+  }
   return b;
 }
 
@@ -198,7 +227,10 @@ Findings findings(const StudyInputs& in) {
   f.above_layer0 = clearly_above(t.f1, t.f1_std, f.trained_layer0, 0);
   f.above_random = f.random.found && clearly_above(t.f1, t.f1_std, f.random.f1, f.random.f1_std);
   std::ostringstream s;
-  s << "The trained model's best AST-Probe F1 is " << fmt(t.f1) << " (layer " << t.layer << ", k = " << t.k
+  s << "The trained model's best AST-Probe F1 is " << fmt(t.f1) << (t.f1_std > 0 ? " ± " + fmt(t.f1_std) : "")
+    << " (layer " << t.layer << ", k = " << t.k << "; "
+    << (t.on_validation ? "chosen on validation F1 " + fmt(t.valid) + ", test F1 at that choice"
+                        : "chosen on test F1: the summary has no validation F1")
     << "); its layer 0 (embeddings) reaches " << fmt(f.trained_layer0) << " at the same k";
   if (f.random.found)
     s << ", and random weights at best " << fmt(f.random.f1) << " (layer " << f.random.layer << ", k = " << f.random.k
@@ -210,6 +242,23 @@ Findings findings(const StudyInputs& in) {
       << fmt(t.f1 - f.random.f1) << ")";
   s << ".";
   f.lines.push_back(s.str());
+  // The trivial baselines on the same gold trees (probe ast's baselines.csv): what F1 means here.
+  const auto base = baseline_rows(in.baselines);
+  std::string trivial, cap;
+  for (const auto& b : base) {
+    if (b.model != in.trained) continue;
+    if (b.name == "gold_through_alignment") {
+      if (b.layer == t.layer) cap = fmt(b.f1);
+    } else {
+      trivial += (trivial.empty() ? "" : ", ") + b.name + " " + fmt(b.f1) + (b.std > 0 ? " ± " + fmt(b.std) : "");
+    }
+  }
+  if (!trivial.empty())
+    f.lines.push_back("Trivial baselines on the same gold test trees: " + trivial +
+                      (cap.empty() ? "" : "; the gold tree through the alignment (the cap at layer " +
+                                              std::to_string(t.layer) + ") scores " + cap) + ".");
+  else
+    f.lines.push_back("No trivial baselines given (pass `--baselines OUT/baselines.csv` from `probe ast`).");
 
   const auto ids = id_rows(in.id);
   if (!ids.empty()) {
@@ -269,6 +318,20 @@ std::string study_markdown(const StudyInputs& in) {
         md << "\n";
       }
     }
+  }
+  const auto base = baseline_rows(in.baselines);
+  if (!base.empty()) {
+    md << "\n## Baselines (test macro F1 on each store's own gold trees)\n\n"
+       << "right_branching_majority: right-branching tree, train-majority labels; right_branching_gold: the same "
+          "tree with gold labels; random_d_gold: random split order (mean ± std over seeds), gold labels; "
+          "gold_through_alignment: the gold tree where adjacent words with identical vectors (d̂ = 0) are tied, "
+          "the most any probe can reach at that layer.\n\n"
+       << "| model | baseline | layer | F1 | identical adjacent pairs |\n|---|---|---|---|---|\n";
+    for (const auto& b : base)
+      md << "| " << b.model << " | " << b.name << " | " << (b.layer >= 0 ? std::to_string(b.layer) : "–") << " | "
+         << fmt(b.f1) << (b.std > 0 ? " ± " + fmt(b.std) : "") << " | "
+         << (b.name == "gold_through_alignment" ? std::to_string(b.identical) + " of " + std::to_string(b.pairs) : "–")
+         << " |\n";
   }
   if (!ids.empty()) {
     std::vector<std::string> estimators;

@@ -24,6 +24,7 @@ struct StudyInputs {
   std::string title = "Probescope study";
   plot::CsvTable probe_summary;  // `probe ast` summary.csv: model,layer,k,task,f1_macro_mean,f1_macro_std,...
   plot::CsvTable id;             // `id` id.csv: model,layer,estimator,id,lo,hi,...
+  plot::CsvTable baselines;      // `probe ast` baselines.csv: model,language,baseline,layer,f1_macro_mean,...
   std::string trained;           // label of the trained model
   std::vector<std::string> random_baselines;  // labels of random-weight stores
   std::vector<Checkpoint> checkpoints;        // earlier checkpoints of the trained model (the final one is added)
@@ -32,12 +33,16 @@ struct StudyInputs {
   std::vector<std::string> setup_lines;       // free text under "Setup" (corpus, commands, timings)
 };
 
-// Best (layer, k) by mean test macro F1 of the real task for one model; found = false when absent.
+// Best (layer, k) of the real task for one model, chosen on mean validation macro F1 when the summary
+// has valid_f1_macro_mean (test F1 is then reported at that choice), else on test F1 (older summaries);
+// found = false when absent.
 struct Best {
   bool found = false;
   int layer = 0;
   int64_t k = 0;
-  double f1 = 0, f1_std = 0;
+  double f1 = 0, f1_std = 0;  // test
+  double valid = 0;           // validation F1 at the choice (NaN when not chosen on validation)
+  bool on_validation = false;
 };
 Best best_f1(const plot::CsvTable& summary, const std::string& model);
 // Mean F1 of (model, layer, k); NaN when absent.

@@ -15,7 +15,7 @@ namespace {
 
 struct ReportArgs {
   std::string probe_summary, id, out;
-  std::vector<std::string> checkpoints, figures;
+  std::vector<std::string> checkpoints, figures, baselines;
   ps::report::StudyInputs in;
 };
 
@@ -23,6 +23,17 @@ void run_report(ReportArgs& a) {
   namespace rp = ps::report;
   if (!a.probe_summary.empty()) a.in.probe_summary = ps::plot::read_csv_file(a.probe_summary);
   if (!a.id.empty()) a.in.id = ps::plot::read_csv_file(a.id);
+  for (const auto& b : a.baselines) {  // several sweeps' baselines.csv: one table, headers must agree
+    const ps::plot::CsvTable t = ps::plot::read_csv_file(b);
+    if (a.in.baselines.header.empty()) {
+      a.in.baselines = t;
+    } else if (t.header != a.in.baselines.header) {
+      throw InputError(b + ": columns differ from " + a.in.baselines.source + " (not a probe ast baselines.csv?)");
+    } else {
+      a.in.baselines.rows.insert(a.in.baselines.rows.end(), t.rows.begin(), t.rows.end());
+      a.in.baselines.line.insert(a.in.baselines.line.end(), t.line.begin(), t.line.end());
+    }
+  }
   for (const auto& c : a.checkpoints) {
     const auto colon = c.rfind(':');
     int64_t step = 0;
@@ -53,6 +64,9 @@ void add_report_command(CLI::App& app) {
                 "against baselines, intrinsic dimension by layer, changes over training checkpoints, figures");
   cmd->add_option("--probe-summary", a->probe_summary, "summary.csv written by `probescope probe ast`");
   cmd->add_option("--id", a->id, "id.csv written by `probescope id`");
+  cmd->add_option("--baselines", a->baselines,
+                  "baselines.csv written by `probescope probe ast` (trivial trees and the alignment cap on the "
+                  "store's gold trees; repeatable)");
   cmd->add_option("--trained", a->in.trained, "model label of the trained model (extract --model-label)")->required();
   cmd->add_option("--random", a->in.random_baselines, "model label of a random-weights baseline (repeatable)");
   cmd->add_option("--checkpoint", a->checkpoints, "LABEL:STEP of an earlier checkpoint (repeatable)");

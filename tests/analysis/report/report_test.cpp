@@ -95,7 +95,7 @@ TEST(Report, LayerTableUsesAKEveryModelWasProbedAt) {
   in.probe_summary = read_csv_table(std::string(kSummary) + "trained,python,1,128,real,1,0.70,0\n", "summary.csv");
   const std::string md = ps::report::study_markdown(in);
   EXPECT_NE(md.find("## AST-Probe F1 by layer (test macro F1, k = 64)"), std::string::npos) << md;
-  EXPECT_NE(md.find("best AST-Probe F1 is 0.700 (layer 1, k = 128)"), std::string::npos) << md;
+  EXPECT_NE(md.find("best AST-Probe F1 is 0.700 (layer 1, k = 128;"), std::string::npos) << md;
   // With the trained model alone, its best k is the table's.
   in = StudyInputs{};
   in.trained = "trained";
@@ -124,3 +124,44 @@ TEST(Report, MissingColumnOrBadNumberNamesTheFile) {
 }
 
 }  // namespace
+
+namespace {
+
+// Layer 1 wins on test, layer 2 on validation: the report must pick layer 2 and give its test F1.
+const char* kSummaryWithValid =
+    "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std,valid_f1_macro_mean,valid_f1_macro_std\n"
+    "trained,python,0,64,real,3,0.30,0.01,0.31,0.01\n"
+    "trained,python,1,64,real,3,0.61,0.02,0.50,0.02\n"
+    "trained,python,2,64,real,3,0.55,0.03,0.58,0.01\n";
+
+const char* kBaselines =
+    "model,language,baseline,layer,f1_macro_mean,f1_macro_std,f1_micro_mean,f1_micro_std,n_seeds,n_snippets,"
+    "identical_pairs,n_pairs\n"
+    "trained,python,right_branching_majority,-1,0,0,0,0,1,40,,\n"
+    "trained,python,right_branching_gold,-1,0.283,0,0.3,0,1,40,,\n"
+    "trained,python,random_d_gold,-1,0.107,0.003,0.1,0,3,40,,\n"
+    "trained,python,gold_through_alignment,2,0.77,0,0.8,0,1,40,120,2000\n";
+
+}  // namespace
+
+TEST(Report, LayerAndKAreChosenOnValidationAndBaselinesAreShown) {
+  StudyInputs in;
+  in.probe_summary = read_csv_table(kSummaryWithValid, "summary.csv");
+  in.baselines = read_csv_table(kBaselines, "baselines.csv");
+  in.trained = "trained";
+  const auto b = ps::report::best_f1(in.probe_summary, "trained");
+  ASSERT_TRUE(b.found);
+  EXPECT_TRUE(b.on_validation);
+  EXPECT_EQ(b.layer, 2);
+  EXPECT_DOUBLE_EQ(b.f1, 0.55);
+  EXPECT_DOUBLE_EQ(b.valid, 0.58);
+  const std::string md = ps::report::study_markdown(in);
+  EXPECT_NE(md.find("chosen on validation F1 0.580"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Baselines"), std::string::npos) << md;
+  EXPECT_NE(md.find("| trained | gold_through_alignment | 2 | 0.770 | 120 of 2000 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("random_d_gold 0.107 ± 0.003"), std::string::npos) << md;
+  EXPECT_NE(md.find("(the cap at layer 2) scores 0.770"), std::string::npos) << md;
+  // Without baselines the report says how to get them.
+  in.baselines = {};
+  EXPECT_NE(ps::report::study_markdown(in).find("No trivial baselines given"), std::string::npos);
+}
