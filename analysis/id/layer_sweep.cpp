@@ -48,6 +48,35 @@ store::Matrix layer_points(const store::StoreReader& r, int layer, const std::st
 }
 
 // Seeded subsample of rows without replacement (partial Fisher–Yates), kept in original order.
+// opt.normalize on the layer's rows, statistics from all of them (accumulated in double).
+void normalize_points(store::Matrix& m, const std::string& mode) {
+  if (mode == "none" || m.rows == 0) return;
+  const int64_t n = m.rows, d = m.cols;
+  std::vector<double> sum(size_t(d), 0.0), sq(size_t(d), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const double v = m.data[size_t(i * d + j)];
+      sum[size_t(j)] += v, sq[size_t(j)] += v * v;
+    }
+  std::vector<float> shift(size_t(d), 0.0f), scale(size_t(d), 1.0f);
+  if (mode == "scale") {
+    double ms = 0;
+    for (double s : sq) ms += s;
+    ms /= double(n) * double(d);
+    std::fill(scale.begin(), scale.end(), float(ms > 0 ? 1.0 / std::sqrt(ms) : 1.0));
+  } else {
+    for (int64_t j = 0; j < d; ++j) {
+      const double mean = sum[size_t(j)] / double(n), var = std::max(0.0, sq[size_t(j)] / double(n) - mean * mean);
+      shift[size_t(j)] = float(mean), scale[size_t(j)] = float(var > 0 ? 1.0 / std::sqrt(var) : 1.0);
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      float& v = m.data[size_t(i * d + j)];
+      v = (v - shift[size_t(j)]) * scale[size_t(j)];
+    }
+}
+
 store::Matrix subsample(store::Matrix m, int64_t max_points, uint64_t seed) {
   if (max_points <= 0 || m.rows <= max_points) return m;
   std::vector<int64_t> idx(size_t(m.rows));
@@ -84,6 +113,8 @@ LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOpti
   for (const auto& e : opt.estimators)
     if (e != "twonn" && e != "mle" && e != "pca")
       throw InputError("--estimators: unknown estimator '" + e + "' (twonn, mle, pca)");
+  if (opt.normalize != "none" && opt.normalize != "scale" && opt.normalize != "standardize")
+    throw InputError("--normalize: unknown mode '" + opt.normalize + "' (none, scale or standardize)");
   store::StoreReader r(store_path);
   std::string model = r.model_label();
   std::vector<int> layers = opt.layers;
@@ -107,7 +138,9 @@ LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOpti
       continue;
     }
     const size_t rows_before = res.rows.size(), blocks_before = res.blocks.size();
-    const store::Matrix m = subsample(layer_points(r, layer, opt.points), opt.max_points, opt.seed + uint64_t(layer));
+    store::Matrix all = layer_points(r, layer, opt.points);
+    normalize_points(all, opt.normalize);
+    const store::Matrix m = subsample(std::move(all), opt.max_points, opt.seed + uint64_t(layer));
     const PointsView x(m.data.data(), m.rows, m.cols, store_path + ":" + store::act_name(rows, layer));
     auto row = [&](const std::string& est, const IdEstimate& e, double secs) {
       LayerIdRow out{model, store_path, layer, est, e.value, e.ci_low, e.ci_high, m.rows, e.n_used, e.n_duplicates, secs};
@@ -195,7 +228,7 @@ nlohmann::json options_json(const LayerSweepOptions& opt) {
   return {{"points", opt.points}, {"max_points", opt.max_points}, {"ci_reps", opt.ci_reps},
           {"confidence", opt.confidence}, {"mle_k1", opt.mle_k1}, {"mle_k2", opt.mle_k2},
           {"mle_unbiased", opt.mle_unbiased}, {"twonn_fraction", opt.twonn_fraction},
-          {"pca_fraction", opt.pca_fraction}, {"seed", opt.seed}};
+          {"pca_fraction", opt.pca_fraction}, {"seed", opt.seed}, {"normalize", opt.normalize}};
 }
 
 nlohmann::json row_json(const LayerIdRow& x) {

@@ -25,6 +25,11 @@ struct LayerSweepOptions {
   std::vector<int> blocks;                 // block analysis sizes (e.g. 1,2,4,8); empty = none
   int threads = 2;
   uint64_t seed = 0;
+  // Each layer's points before estimating: none, scale (one scalar per layer: unit RMS per coordinate) or
+  // standardize (per coordinate mean 0, variance 1, so a few rogue high-variance dimensions cannot dominate
+  // PCA or the distances). Statistics come from all of the layer's points (ID has no held-out split).
+  // TwoNN, MLE and PCA fractions are invariant to one global scale, so scale changes no estimate.
+  std::string normalize = "scale";
 };
 
 struct LayerIdRow {

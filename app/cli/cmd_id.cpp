@@ -78,6 +78,11 @@ void add_id_command(CLI::App& app) {
   cmd->add_option("--blocks", a->blocks, "block analysis over 1,2,4,8 disjoint subsets (stability check)");
   cmd->add_option("--threads", o.threads, "kNN threads")->capture_default_str();
   cmd->add_option("--seed", o.seed)->capture_default_str();
+  cmd->add_option("--normalize", o.normalize,
+                  "rescale each layer's points first: none, scale (unit RMS per coordinate; leaves TwoNN, MLE and "
+                  "PCA unchanged) or standardize (per-coordinate mean 0, variance 1: a few rogue high-variance "
+                  "dimensions no longer set PCA-90)")
+      ->capture_default_str();
   cmd->add_option("--out", a->out, "directory for id.csv, id.json (and id_blocks.csv), and id.layers.json with the finished layers: an "
                   "interrupted sweep resumes when rerun; default: CSV on stdout");
   cmd->callback(guarded("id", [a] { run_id(*a); }));

@@ -37,7 +37,8 @@ std::vector<float> gaussian(int64_t n, int dim, uint64_t seed) {
   return out;
 }
 
-std::string planted_store(int64_t snippets, int64_t words_per, const std::string& label = "planted") {
+// rogue > 0: coordinate 0 of layer 1 is multiplied by it (one dimension with a huge variance).
+std::string planted_store(int64_t snippets, int64_t words_per, const std::string& label = "planted", float rogue = 0) {
   const auto dir = ps::test::scratch_dir("idsweep");
   const std::string path = (dir / "id.h5").string();
   store::WriterOptions wo;
@@ -61,7 +62,9 @@ std::string planted_store(int64_t snippets, int64_t words_per, const std::string
     a.rows = store::Rows::words;
     a.store = store::DType::f32;
     a.data = store::Block(store::DType::f32, 48);
-    const auto x = gaussian(n, dim, 7 + layer);
+    auto x = gaussian(n, dim, 7 + layer);
+    if (rogue > 0 && layer == 1)
+      for (int64_t i = 0; i < n; ++i) x[size_t(i * 48)] *= rogue;
     a.data.append(x.data(), n);
     b.acts[store::act_name(store::Rows::words, layer)] = std::move(a);
   }
@@ -120,6 +123,31 @@ TEST(IdLayerSweep, RecoversPlantedDimensionsPerLayer) {
 
 // An empty model_label falls back to the file stem, the rule the probe sweeps and the GUI use too, so one
 // store has one label in id.csv and results.csv.
+// One rogue coordinate with 1000× the spread sets PCA-90 to 1 on raw points; standardizing gives the
+// 12 planted dimensions back their share. A global scale changes no estimate.
+TEST(IdLayerSweep, StandardizeTamesARogueDimensionAndScaleChangesNothing) {
+  const auto path = planted_store(100, 20, "planted", 1000.0f);
+  LayerSweepOptions o;
+  o.ci_reps = 0;
+  o.max_points = 2000;
+  o.layers = {1};
+  o.estimators = {"pca", "twonn"};
+  auto get = [&](const std::string& mode, const std::string& est) {
+    LayerSweepOptions x = o;
+    x.normalize = mode;
+    for (const auto& r : id_by_layer(path, x).rows)
+      if (r.estimator == est) return r.id;
+    return -1.0;
+  };
+  EXPECT_EQ(get("none", "pca90"), 1.0);
+  EXPECT_GE(get("standardize", "pca90"), 6.0);
+  EXPECT_NEAR(get("scale", "twonn"), get("none", "twonn"), 1e-3);
+  EXPECT_EQ(get("scale", "pca90"), get("none", "pca90"));
+  LayerSweepOptions bad = o;
+  bad.normalize = "unit";
+  EXPECT_THROW(id_by_layer(path, bad), ps::InputError);
+}
+
 TEST(IdLayerSweep, EmptyModelLabelIsTheFileStemAsInProbeResults) {
   const auto path = planted_store(10, 5, "");
   LayerSweepOptions o;
