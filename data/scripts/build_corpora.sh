@@ -10,12 +10,16 @@
 #   --tokenizer    token limits count the model's subwords (default --max-tokens 512 then)
 #   PROBESCOPE     the binary (default: build/app/cli/probescope, else probescope on PATH)
 #   OUT            output folder (default .cache/corpora)
+#   SEED           split seed (default 123, as `corpus build`); the same sources and seed give the same bytes
+#
+# Each corpus is OUT/<lang>.jsonl (one function per line, CodeSearchNet-style fields, a seeded train/valid/test
+# split) with its summary; OUT/SHA256SUMS records the sha256 of every corpus (checked with sha256sum -c).
 #
 # Sources: Python = the standard library (/usr/lib/python3.*); Go = Debian's golang-src (/usr/share/go-*/src or
 # /usr/lib/go-*/src, testdata/ excluded: it is deliberately broken); JavaScript = a few well-known pure-JS npm
 # packages (pinned versions, unpacked, never installed: no install scripts run) plus Debian's jquery/underscore;
 # Java = the JDK's src.zip (Debian's openjdk-17-source, java.base only); C++ = libstdc++'s headers
-# (/usr/include/c++/<N>: .h and .tcc files).
+# (/usr/include/c++/<N>: .h and .tcc files) and Eigen's (/usr/include/eigen3, libeigen3-dev).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -57,6 +61,7 @@ build_one() {
   echo "== $name ($lang): ${inputs[*]}" >&2
   "$PROBESCOPE" corpus build "${inputs[@]}" --language "$lang" --functions --quiet \
     --out "$OUT/$name.jsonl" --summary-json "$OUT/$name.summary.json" \
+    --seed "${SEED:-123}" \
     ${TOKENIZER[@]+"${TOKENIZER[@]}"} ${flags[@]+"${flags[@]}"} ${EXTRA[@]+"${EXTRA[@]}"} | tee "$OUT/$name.summary.txt"
 }
 
@@ -75,7 +80,8 @@ for lang in $LANGS; do
       mkdir -p "$npm_dir"
       if [ $INSTALL = 1 ]; then
         for pkg in lodash@4.17.21 express@4.18.2 underscore@1.13.6 async@3.2.4 commander@9.4.1 moment@2.29.4 \
-                   qs@6.11.0 yargs@17.7.2; do
+                   qs@6.11.0 yargs@17.7.2 three@0.160.0 webpack@5.89.0 eslint@8.56.0 mocha@10.2.0 uglify-js@3.17.4 \
+                   less@4.2.0 bluebird@3.7.2 handlebars@4.7.8; do
           name=${pkg%@*}
           [ -d "$npm_dir/$name" ] && continue
           (cd "$npm_dir" && npm pack --silent "$pkg" >/dev/null && mkdir -p "$name" && tar -xzf "$name"-*.tgz -C "$name" --strip-components=1 && rm -f "$name"-*.tgz)
@@ -101,10 +107,13 @@ for lang in $LANGS; do
     cpp)
       cxx=$(ls -d /usr/include/c++/[0-9]* 2>/dev/null | sort -V | tail -1)
       [ -n "$cxx" ] || { echo "no libstdc++ headers" >&2; continue; }
-      build_one cpp cpp "$cxx" ;;
+      inputs=("$cxx")
+      [ -d /usr/include/eigen3 ] && inputs+=(/usr/include/eigen3)  # libeigen3-dev, a build dependency
+      build_one cpp cpp "${inputs[@]}" ;;
     *) echo "build_corpora.sh: unknown language '$lang'" >&2; exit 2 ;;
   esac
 done
 
 echo "corpora in $OUT:" >&2
 for f in "$OUT"/*.jsonl; do [ -f "$f" ] && printf '  %-20s %8d snippets\n' "$(basename "$f")" "$(wc -l < "$f")" >&2; done
+(cd "$OUT" && ls ./*.jsonl >/dev/null 2>&1 && sha256sum -- *.jsonl > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS && sed 's/^/  sha256 /' SHA256SUMS >&2) || true
