@@ -70,7 +70,16 @@ ProbeFile start(const std::string& path, const char* format, int layer, const st
 }
 
 // The normalization a probe was fitted on: "ps.normalize" plus tensors "norm_scale" / "norm_shift".
-void put_norm(ProbeFile& f, const Normalization& n) {
+bool norm_fits(const Normalization& n, int dim) {
+  if (n.mode == NormalizeMode::none) return n.identity();
+  if (n.mode == NormalizeMode::scale) return n.scale.size() == 1 && n.shift.empty();
+  return n.scale.size() == static_cast<size_t>(dim) && n.shift.size() == static_cast<size_t>(dim);
+}
+
+void put_norm(ProbeFile& f, const std::string& path, const Normalization& n, int dim) {
+  if (!norm_fits(n, dim))
+    throw InputError(where(path, std::string("normalization statistics do not fit mode ") + normalize_name(n.mode) +
+                                     " and width " + std::to_string(dim)));
   if (n.identity()) return;
   f.meta["ps.normalize"] = normalize_name(n.mode);
   f.tensors["norm_scale"] = {{static_cast<int64_t>(n.scale.size())}, n.scale};
@@ -89,10 +98,7 @@ Normalization get_norm(const ProbeFile& f, const std::string& path, int dim) {
   if (n.mode == NormalizeMode::none) return n;
   n.scale = tensor(f, path, "norm_scale", 1).data;
   if (f.tensors.count("norm_shift")) n.shift = tensor(f, path, "norm_shift", 1).data;
-  const bool ok = n.mode == NormalizeMode::scale ? n.scale.size() == 1 && n.shift.empty()
-                                                  : n.scale.size() == static_cast<size_t>(dim) &&
-                                                        n.shift.size() == static_cast<size_t>(dim);
-  if (!ok) throw InputError(where(path, "norm_scale/norm_shift sizes do not fit ps.normalize and the probe's width"));
+  if (!norm_fits(n, dim)) throw InputError(where(path, "norm_scale/norm_shift sizes do not fit ps.normalize and the probe's width"));
   for (float v : n.scale)
     if (!std::isfinite(v)) throw InputError(where(path, "norm_scale is not finite"));
   for (float v : n.shift)
@@ -119,7 +125,7 @@ void save_ast_probe(const std::string& path, const SavedAstProbe& p) {
   f.tensors["P"] = {{m.dim, m.rank}, m.P};
   f.tensors["V_c"] = {{m.rank, m.n_c}, m.Vc};
   f.tensors["V_u"] = {{m.rank, m.n_u}, m.Vu};
-  put_norm(f, p.norm);
+  put_norm(f, path, p.norm, m.dim);
   write_probe_file(path, f);
 }
 
@@ -160,7 +166,7 @@ void save_structural_probe(const std::string& path, const SavedStructuralProbe& 
   f.meta["ps.kind"] = s.kind == StructuralKind::Distance ? "distance" : "depth";
   f.meta["ps.rank"] = std::to_string(s.rank);
   f.tensors["B"] = {{s.rank, s.dim}, s.B};
-  put_norm(f, p.norm);
+  put_norm(f, path, p.norm, s.dim);
   write_probe_file(path, f);
 }
 
@@ -192,7 +198,7 @@ void save_linear_probe(const std::string& path, const SavedLinearProbe& p) {
   f.meta["ps.labels"] = nlohmann::json(p.labels).dump();
   f.tensors["W"] = {{l.dim, l.n_labels}, l.W};
   f.tensors["b"] = {{l.n_labels}, l.b};
-  put_norm(f, p.norm);
+  put_norm(f, path, p.norm, l.dim);
   write_probe_file(path, f);
 }
 

@@ -8,12 +8,17 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sys/wait.h>
+#include <algorithm>
+
+#include "tests/common/scratch.h"
 
 #include "models/util/error.h"
 #include "planted.h"
 #include "probes/ast_probe.h"
 #include "probes/baselines.h"
 #include "probes/fit_loop.h"
+#include "probes/linear.h"
 #include "probes/metrics.h"
 #include "probes/normalize.h"
 #include "probes/results.h"
@@ -289,4 +294,51 @@ TEST(Results, LayerAndKAreChosenOnValidation) {
   EXPECT_NEAR(c[0].test_mean, 0.42, 1e-12);
   EXPECT_NEAR(c[0].test_std, std::sqrt(2 * 0.02 * 0.02 / 1), 1e-12);  // sample std of 0.40, 0.44
   EXPECT_EQ(c[0].n_seeds, 2);
+}
+
+// The CLI face (build/app/cli/probescope, built with everything: script/test builds it first).
+namespace {
+std::string run_cli(const std::string& args, int& status) {
+  const std::string cmd = std::string(PS_BINARY_DIR) + "/app/cli/probescope " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  while (p && fgets(buf, sizeof buf, p)) out += buf;
+  const int st = p ? pclose(p) : -1;
+  status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+}  // namespace
+
+TEST(ProbeCli, NewFlagsAreExplainedAndABadModeIsOneLine) {
+  int status = 0;
+  const std::string help = run_cli("probe ast --help", status);
+  EXPECT_EQ(status, 0) << help;
+  for (const char* flag : {"--normalize", "--steps-per-epoch", "standardize", "625", "converged"})
+    EXPECT_NE(help.find(flag), std::string::npos) << flag << "\n" << help;
+  const std::string dir = ps::test::scratch_dir("cli").string();
+  const std::string bad = run_cli("probe ast --store " + dir + "/none.h5 --out " + dir + "/o --normalize unit", status);
+  EXPECT_EQ(status, 2) << bad;
+  EXPECT_NE(bad.find("--normalize"), std::string::npos) << bad;
+  EXPECT_EQ(std::count(bad.begin(), bad.end(), '\n'), 1) << bad;
+  const std::string id = run_cli("id --help", status);
+  EXPECT_NE(id.find("--normalize"), std::string::npos) << id;
+}
+
+TEST(ProbeFiles, NormalizationRoundTripsAndInconsistentStatisticsAreRefused) {
+  const std::string dir = ps::test::scratch_dir("norm_files").string();
+  SavedLinearProbe l;
+  l.probe.dim = 3, l.probe.n_labels = 2;
+  l.probe.W.assign(6, 0.5f), l.probe.b.assign(2, 0.0f);
+  l.norm.mode = NormalizeMode::scale, l.norm.scale = {2.5f};
+  save_linear_probe(dir + "/l.safetensors", l);
+  const SavedLinearProbe back = load_linear_probe(dir + "/l.safetensors");
+  EXPECT_EQ(back.norm.mode, NormalizeMode::scale);
+  EXPECT_EQ(back.norm.scale, (std::vector<float>{2.5f}));
+  EXPECT_TRUE(back.norm.shift.empty());
+  l.norm.mode = NormalizeMode::standardize;  // standardize needs dim values of both
+  EXPECT_THROW(save_linear_probe(dir + "/bad.safetensors", l), ps::InputError);
+  l.norm = Normalization{};
+  save_linear_probe(dir + "/none.safetensors", l);
+  EXPECT_TRUE(load_linear_probe(dir + "/none.safetensors").norm.identity());
 }

@@ -96,6 +96,15 @@ std::vector<BadProbe> bad_probes() {
        "ps.labels does not match W's columns"},
       {"linear_b_vs_W", mutated(linear_file, [](ProbeFile& f) { f.tensors["b"] = zeros({5}); }), linear,
        "b's length differs from W's columns"},
+      {"ast_normalize_mode", mutated(ast_file, [](ProbeFile& f) { f.meta["ps.normalize"] = "unit"; }), ast,
+       "ps.normalize is 'unit'"},
+      {"ast_scale_missing", mutated(ast_file, [](ProbeFile& f) { f.meta["ps.normalize"] = "scale"; }), ast,
+       "tensor 'norm_scale' missing"},
+      {"structural_standardize_width", mutated(structural_file, [](ProbeFile& f) {
+         f.meta["ps.normalize"] = "standardize";
+         f.tensors["norm_scale"] = zeros({8});
+         f.tensors["norm_shift"] = zeros({7});
+       }), structural, "norm_scale/norm_shift sizes do not fit"},
       {"shape_beyond_file", raw("[2147483647,2147483647]"), ast,
        "tensor 'P': shape [2147483647, 2147483647] needs more bytes than the file has"},
       {"shape_product_overflow", raw("[2147483647,2147483647,2147483647,2147483647]"), ast,
