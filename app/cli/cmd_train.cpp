@@ -234,7 +234,7 @@ void add_train_coord_check_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   auto& o = a->c.train;
   o.shape.arch.clear();
-  o.shape.layers = 2, o.shape.ctx = 64, o.batch_tokens = 1024, o.lr = 1e-2, o.threads = 1;
+  o.shape.layers = 2, o.shape.ctx = 64, o.batch_tokens = 1024, o.lr = 3e-3, o.threads = 1;
   cmd->add_option("--corpus", a->corpus, "corpus JSONL (its train split is used)")->required();
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer.json or a directory holding it")->required();
   cmd->add_option("--widths", a->widths, "d_model values, increasing, comma-separated")->capture_default_str();

@@ -22,6 +22,7 @@
 #include "models/transformer/transformer.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
+#include "tests/common/process.h"
 #include "tests/models/train/train_fixtures.h"
 
 namespace {
@@ -314,6 +315,39 @@ TEST(CoordCheck, MupScalesStayFlatAcrossWidthsWhereSpGrows) {
   EXPECT_LT(mup.max_ratio, 2.0) << coord_check_report(r, 1.2);
   EXPECT_GT(mup.last_growth, 0.8);
   EXPECT_LT(mup.last_growth, 1.25);
+}
+
+// The CLI faces: train-coord-check prints its tables and verdicts and writes the CSV; bad flags are one line
+// naming the flag, exit 2.
+TEST(TrainCoordCheckCli, RunsAndRejectsBadFlags) {
+  const std::string exe = std::string(PS_BINARY_DIR) + "/app/cli/probescope";
+  if (!fs::exists(exe)) GTEST_SKIP() << exe << " is not built";
+  const std::string dir = pstest::temp_dir("coord_cli");
+  std::string jsonl;
+  for (const auto* docs : {&corpus().train, &corpus().valid})
+    for (const auto& d : *docs)
+      jsonl += nlohmann::json{{"language", "cpp"}, {"code", d}, {"split", docs == &corpus().train ? "train" : "valid"}}.dump() + "\n";
+  ps::write_file_atomic(dir + "/corpus.jsonl", jsonl);
+  const std::vector<std::string> base{exe, "train-coord-check", "--corpus", dir + "/corpus.jsonl", "--tokenizer", corpus().tokenizer,
+                                      "--objective", "mlm", "--layers", "1", "--heads", "2", "--ctx", "32",
+                                      "--batch-tokens", "128", "--steps", "1", "--seeds", "1"};
+  auto args = base;
+  for (const char* a : {"--widths", "16,32", "--csv"}) args.push_back(a);
+  args.push_back(dir + "/coord.csv");
+  EXPECT_EQ(ps::test::wait_exit(ps::test::spawn(args, dir + "/log")), 0) << ps::read_file(dir + "/log");
+  const std::string csv = ps::read_file(dir + "/coord.csv");
+  EXPECT_EQ(csv.rfind("parametrization,width,step,hook,mean_abs\n", 0), 0u);
+  EXPECT_NE(csv.find("mup,32,1,logits,"), std::string::npos);
+  EXPECT_NE(csv.find("sp,16,0,blocks.0.hook_resid_post,"), std::string::npos);
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--widths", "32,16"}, {"--widths", "16,x"},
+                                              {"--widths", "16,32", "--compare", "ntk"}}) {
+    auto b = base;
+    b.insert(b.end(), bad.begin(), bad.end());
+    EXPECT_EQ(ps::test::wait_exit(ps::test::spawn(b, dir + "/bad.log")), 2) << bad[1];
+    const std::string err = ps::read_file(dir + "/bad.log");
+    EXPECT_NE(err.find("--"), std::string::npos) << err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  }
 }
 
 }  // namespace
