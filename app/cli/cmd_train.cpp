@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "app/cli/commands.h"
 #include "models/util/spec.h"
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 // Snippets of a corpus JSONL, by split ("" split = unassigned). Bad lines are reported and skipped.
 struct Docs {
   std::vector<std::string> train, valid, other;
+  std::vector<std::string> valid_languages;  // one per valid snippet
 };
 Docs read_corpus(const std::string& path) {
   ps::corpus::LoadOptions opt;
@@ -34,6 +36,7 @@ Docs read_corpus(const std::string& path) {
   opt.require_snippets = false;  // an empty split is reported with the split's name below
   Docs d;
   for (auto& s : ps::corpus::load(path, opt).snippets) {
+    if (s.split == "valid") d.valid_languages.push_back(s.language.empty() ? "unknown" : s.language);
     auto& to = s.split == "train" ? d.train : s.split == "valid" ? d.valid : d.other;
     to.push_back(std::move(s.code));
   }
@@ -189,6 +192,8 @@ void add_train_command(CLI::App& app) {
     }
     Docs d = read_corpus(a->corpus);
     if (d.train.empty()) throw ps::InputError(a->corpus + ": no snippets with split 'train'");
+    // Per-language validation at the end when the corpus mixes languages.
+    if (std::set<std::string>(d.valid_languages.begin(), d.valid_languages.end()).size() > 1) o.valid_languages = d.valid_languages;
     ps::Progress progress("train", o.steps, "steps");
     ps::train::TrainResult r;
     {
@@ -201,6 +206,9 @@ void add_train_command(CLI::App& app) {
     std::printf("valid: loss %.4f, %sperplexity %.2f (unigram baseline %.2f) on %lld %stokens\n", r.valid_loss,
                 o.objective == "mlm" ? "masked-token " : "", r.valid_ppl, r.unigram_ppl, (long long)r.valid_tokens,
                 o.objective == "mlm" ? "masked " : "");
+    for (const auto& le : r.by_language)
+      std::printf("valid %s: loss %.4f, perplexity %.2f (unigram baseline %.2f) on %lld tokens\n", le.language.c_str(),
+                  le.loss, le.ppl, le.unigram_ppl, (long long)le.tokens);
     std::printf("checkpoint: %s%s\n", r.last_checkpoint.c_str(), r.complete ? "" : " (incomplete: rerun to continue)");
     if (!r.complete && progress.cancelled())
       throw ps::RuntimeError("interrupted; rerun the same command to resume " + o.out_dir);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -168,6 +169,9 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
                (long long)valid.tokens_per_epoch(), since(t_tok));
   if (train.rows_per_epoch() < 1) throw InputError("train: the training documents hold fewer tokens than one row");
   if (valid.eval_rows() < 1) throw InputError("train: no validation documents (corpus split 'valid')");
+  if (!opt.valid_languages.empty() && opt.valid_languages.size() != valid_docs.size())
+    throw InputError("train: " + std::to_string(opt.valid_languages.size()) + " validation languages for " +
+                     std::to_string(valid_docs.size()) + " validation documents");
   // Rows [first, first + n) of the training stream, masked for mlm (a function of the row: resume is exact).
   auto train_batch = [&](int64_t first, int64_t n) {
     LmBatch b = train.train_rows(opt.seed, first, n);
@@ -326,7 +330,30 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     if (progress) progress->advance(1, b.input_ids.numel());
     if (done == opt.steps) {
       do_eval(done, 0, loss);  // the final evaluation scores all of the validation split
+      if (!opt.valid_languages.empty()) {
+        std::map<std::string, std::vector<std::vector<int32_t>>> by_lang;
+        for (size_t i = 0; i < valid_docs.size(); ++i)
+          by_lang[opt.valid_languages[i]].push_back(tok.encode(valid_docs[i], false).ids);
+        std::string csv = "language,documents,valid_tokens,valid_loss,valid_ppl,unigram_ppl\n";
+        for (auto& [lang, docs] : by_lang) {
+          LanguageEval le;
+          le.language = lang;
+          le.documents = int64_t(docs.size());
+          PackedData pd(std::move(docs), eos, ctx);
+          if (pd.eval_rows() < 1) continue;
+          const auto e = evaluate(*model, pd, unigram, 0, rows_per_step, res.bf16, mlm ? &masking : nullptr, kValidMaskSeed);
+          le.tokens = e.tokens, le.loss = e.loss, le.ppl = e.ppl(), le.unigram_ppl = e.unigram_ppl();
+          res.by_language.push_back(le);
+          csv += lang + "," + std::to_string(le.documents) + "," + std::to_string(le.tokens) + "," + fmt("%.5f", le.loss) +
+                 "," + fmt("%.3f", le.ppl) + "," + fmt("%.3f", le.unigram_ppl) + "\n";
+          std::fprintf(stderr, "  %-12s valid loss %.4f ppl %.2f (unigram %.2f) on %lld tokens of %lld documents\n",
+                       lang.c_str(), le.loss, le.ppl, le.unigram_ppl, (long long)le.tokens, (long long)le.documents);
+        }
+        write_file_atomic(opt.out_dir + "/valid_by_language.csv", csv);
+      }
       checkpoint(done, res.seconds);
+      if (!opt.valid_languages.empty())
+        write_file_atomic(res.last_checkpoint + "/valid_by_language.csv", read_file(opt.out_dir + "/valid_by_language.csv"));
       res.complete = true;
       break;
     }

@@ -52,6 +52,15 @@ struct TrainOptions {
   std::string bf16 = "auto";        // auto | on | off
   int64_t stop_after = 0;           // > 0: stop after this many steps of this invocation
   bool checkpoint_on_stop = true;   // false: stop as a kill would (tests)
+  // Optional, one per validation document: the final evaluation also scores each language on its own
+  // (valid_by_language.csv in out_dir and in the final checkpoint).
+  std::vector<std::string> valid_languages;
+};
+
+struct LanguageEval {
+  std::string language;
+  int64_t documents = 0, tokens = 0;  // tokens = targets scored (mlm: masked tokens)
+  double loss = 0, ppl = 0, unigram_ppl = 0;
 };
 
 struct TrainResult {
@@ -61,6 +70,7 @@ struct TrainResult {
   bool bf16 = false, complete = false;
   std::string last_checkpoint;
   std::shared_ptr<models::Transformer> model;  // the in-memory model at the end (float32)
+  std::vector<LanguageEval> by_language;       // final evaluation per valid_languages entry (sorted by name)
 };
 
 // Tokenizes the documents (one per string), then trains. progress counts steps (extra: tokens).

@@ -196,9 +196,17 @@ TEST(TrainLlama, TinyDecoderLearnsAndExportsAHfLlama) {
   auto o = tiny("clm", "llama", pstest::temp_dir("tiny_llama"));
   o.steps = 100, o.eval_every = 50, o.batch_tokens = 512;
   o.shape.kv_heads = 1;
+  ASSERT_EQ(corpus().valid.size(), 3u);
+  o.valid_languages = {"go", "cpp", "go"};  // the final evaluation also scores each language
   const auto r = train_lm(o, corpus().train, corpus().valid);
   ASSERT_TRUE(r.complete);
   EXPECT_LT(r.valid_ppl, 0.85 * r.unigram_ppl) << r.valid_ppl << " vs unigram " << r.unigram_ppl;
+  ASSERT_EQ(r.by_language.size(), 2u);
+  EXPECT_EQ(r.by_language[0].language, "cpp");
+  EXPECT_EQ(r.by_language[1].documents, 2);
+  // Every target but the first token of each language's stream, as in the combined evaluation.
+  EXPECT_EQ(r.by_language[0].tokens + r.by_language[1].tokens, r.valid_tokens - 1);
+  EXPECT_TRUE(fs::exists(o.out_dir + "/step-000100/valid_by_language.csv"));
   const std::string ckpt = o.out_dir + "/step-000100";
   export_model(ckpt, o.out_dir + "/hf", at::kFloat);
   const auto config = nlohmann::json::parse(ps::read_file(o.out_dir + "/hf/config.json"));
