@@ -96,6 +96,38 @@ std::vector<int> identity_order(size_t n) {
 
 }  // namespace
 
+double structural_prior(StructuralKind kind, const StructuralDataset& train, const StructuralDataset& ds) {
+  // The best constant under L1 is the median of the train targets (off-diagonal distances, or depths).
+  std::vector<float> all;
+  for (const auto& s : train.samples) {
+    if (kind == StructuralKind::Depth) {
+      all.insert(all.end(), s.depths.begin(), s.depths.end());
+    } else {
+      for (int i = 0; i < s.n_words; ++i)
+        for (int j = 0; j < s.n_words; ++j)
+          if (i != j) all.push_back(s.distances[static_cast<size_t>(i) * s.n_words + j]);
+    }
+  }
+  if (all.empty() || ds.samples.empty()) return std::nan("");
+  std::nth_element(all.begin(), all.begin() + all.size() / 2, all.end());
+  const double c = all[all.size() / 2];
+  double sum = 0;
+  for (const auto& s : ds.samples) {
+    const double n = s.n_words;
+    double err = 0;
+    if (kind == StructuralKind::Depth) {
+      for (float d : s.depths) err += std::abs(d - c);
+      sum += err / n;
+    } else {
+      for (int i = 0; i < s.n_words; ++i)
+        for (int j = 0; j < s.n_words; ++j)
+          if (i != j) err += std::abs(s.distances[static_cast<size_t>(i) * s.n_words + j] - c);
+      sum += err / (n * n);  // the diagonal (0) is predicted exactly, as any probe does
+    }
+  }
+  return sum / static_cast<double>(ds.samples.size());
+}
+
 double structural_loss(const StructuralProbe& p, const StructuralDataset& ds, int batch_size) {
   if (ds.dim != p.dim) throw InputError("structural probe: dataset dim differs from the probe's");
   at::NoGradGuard no_grad;
@@ -132,6 +164,7 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
   Rng rng(mix64(cfg.seed ^ 0x5eedULL));
   BatchStream batches(static_cast<int>(train.samples.size()), cfg.batch_size, rng);
   fit.best_valid_loss = std::numeric_limits<double>::infinity();
+  const double prior = structural_prior(kind, train, valid);
   for (int epoch = 1; epoch <= cfg.max_epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t steps = batches.epoch_steps(cfg.steps_per_epoch);
@@ -147,7 +180,7 @@ StructuralFit train_structural_probe(StructuralKind kind, const StructuralDatase
     StructuralProbe current = fit.probe;
     current.B = to_vector(Bm);
     const double vloss = structural_loss(current, valid, cfg.batch_size);
-    const std::vector<LossTerm> terms = {{kind == StructuralKind::Distance ? "distance_l1" : "depth_l1", vloss}};
+    const std::vector<LossTerm> terms = {{kind == StructuralKind::Distance ? "distance_l1" : "depth_l1", vloss, prior}};
     const auto save_best = [&] { fit.probe = std::move(current); };
     if (!end_epoch(fit, epoch, sum, steps, vloss, terms, t0, sched, stopper, cfg.on_epoch, save_best)) break;
     opt.set_lr(sched.lr());

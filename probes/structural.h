@@ -55,7 +55,7 @@ struct StructuralFit {
   std::vector<EpochLog> history;
   int best_epoch = 0;
   double best_valid_loss = 0;
-  std::vector<LossTerm> best_terms;  // the L1 loss beside a constant predictor's (the train mean)
+  std::vector<LossTerm> best_terms;  // the L1 loss beside a constant predictor's (structural_prior)
   bool converged = true;             // false when the best epoch is max_epochs
 };
 
@@ -65,6 +65,10 @@ void validate(const StructuralDataset& ds, StructuralKind kind, const std::strin
 
 StructuralFit train_structural_probe(StructuralKind kind, const StructuralDataset& train,
                                      const StructuralDataset& valid, const StructuralConfig& cfg);
+
+// The same loss for a predictor that ignores the vectors: the train targets' median (off-diagonal
+// distances, or depths) everywhere, 0 on the diagonal; the prior beside the validation loss.
+double structural_prior(StructuralKind kind, const StructuralDataset& train, const StructuralDataset& ds);
 
 // Loss of a probe on a dataset, averaged per sentence (the quantity training minimises).
 double structural_loss(const StructuralProbe& p, const StructuralDataset& ds, int batch_size = 20);

@@ -94,8 +94,8 @@ const std::vector<std::string>& metric_columns(ProbeKind kind) {
 
 const std::vector<std::string>& term_columns(ProbeKind kind) {
   static const std::vector<std::string> ast = {"valid_loss_d", "prior_d", "valid_loss_c", "prior_c", "valid_loss_u", "prior_u"};
-  static const std::vector<std::string> distance = {"valid_loss_distance_l1"};
-  static const std::vector<std::string> depth = {"valid_loss_depth_l1"};
+  static const std::vector<std::string> distance = {"valid_loss_distance_l1", "prior_distance_l1"};
+  static const std::vector<std::string> depth = {"valid_loss_depth_l1", "prior_depth_l1"};
   static const std::vector<std::string> linear = {"valid_loss_ce", "prior_ce"};
   switch (kind) {
     case ProbeKind::ast: return ast;

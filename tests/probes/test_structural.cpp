@@ -90,6 +90,21 @@ TEST(StructuralProbe, PlantedDistancesAndDepthsAreRecovered) {
   ps::probes::Rng r(1);
   r.fill_uniform(rnd.B, -0.05, 0.05);
   EXPECT_LT(dist.best_valid_loss, 0.2 * structural_loss(rnd, valid));
+  // Each fit's loss sits beside a constant predictor's (the train median) and beats it by far.
+  ASSERT_EQ(dist.best_terms.size(), 1u);
+  EXPECT_DOUBLE_EQ(dist.best_terms[0].prior, structural_prior(StructuralKind::Distance, train, valid));
+  EXPECT_LT(dist.best_terms[0].value, 0.3 * dist.best_terms[0].prior);
+  EXPECT_LT(depth.best_terms.at(0).value, 0.3 * depth.best_terms.at(0).prior);
+  // By hand: train depths {1, 2, 3} (median 2), valid depths {0, 4}: mean |d − 2| = 2; train distances
+  // off the diagonal {1, 1}, valid {3, 3}: (2 + 2) / 2² = 1.
+  StructuralDataset a, b;
+  a.dim = b.dim = 1;
+  a.samples.push_back({3, {0, 0, 0}, {0, 1, 2, 1, 0, 1, 2, 1, 0}, {1, 2, 3}});
+  b.samples.push_back({2, {0, 0}, {0, 3, 3, 0}, {0, 4}});
+  EXPECT_DOUBLE_EQ(structural_prior(StructuralKind::Depth, a, b), 2.0);
+  StructuralDataset a2 = a;
+  a2.samples[0] = {2, {0, 0}, {0, 1, 1, 0}, {1, 1}};
+  EXPECT_DOUBLE_EQ(structural_prior(StructuralKind::Distance, a2, b), 1.0);
   EXPECT_THROW(train_structural_probe(StructuralKind::Depth, train, planted::planted_structural(2, 6, 8, 32, 1), cfg),
                ps::InputError);
 }

@@ -166,6 +166,9 @@ TEST(ProbeSweep, StructuralProbesRecoverThePlantedMetric) {
   EXPECT_GE(good["uuas"].get<double>(), 0.9);
   EXPECT_GE(good["spearman"].get<double>(), 0.8);
   EXPECT_LT(row(rows, 0, "real")["uuas"].get<double>(), good["uuas"].get<double>() - 0.2);
+  // The planted layer's loss beats a constant predictor's (the train median distance) by far.
+  EXPECT_LT(good["valid_loss_distance_l1"].get<double>(), 0.5 * good["prior_distance_l1"].get<double>());
+  EXPECT_GT(good["valid_uuas"].get<double>(), 0.85);
   o.control = true;
   EXPECT_THROW(run_probe_sweep(o), ps::InputError);  // no control task for distances
 
