@@ -22,3 +22,5 @@ add_library(ps_hdf5 INTERFACE)
 target_include_directories(ps_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
 target_link_libraries(ps_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
 target_compile_definitions(ps_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+# OpenMP: the runtime LibTorch itself runs on; the transformer's per-sequence attention loop uses it directly.
+find_package(OpenMP REQUIRED)

@@ -25,9 +25,9 @@ CLI::App& bench_command(CLI::App& app);
 
 // Engine flags shared by every command that runs a model.
 struct EngineFlags {
-  std::string device = "cpu", dtype = "float32", packing = "prepacked", mask = "default";
+  std::string device = "cpu", dtype = "auto", packing = "prepacked", mask = "default";
   int threads = 0;
-  int64_t token_budget = 8192, pack_capacity = 0;
+  int64_t token_budget = 8192;
   void add_to(CLI::App& cmd);
   ps::models::EngineOptions options() const;
 };

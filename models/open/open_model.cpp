@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "models/open/open_model.h"
 
 #include <filesystem>
@@ -48,8 +49,14 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
                      " tokens, but the model's vocab_size is " + std::to_string(arch.vocab_size) +
                      " (ids past it have no embedding row)");
 
-  const at::ScalarType dtype = dtype_from_name(load.dtype);
-  const at::Device device = parse_device(load.device);
+  LoadOptions resolved = load;
+  if (load.dtype == "auto") {
+    std::string reason;
+    resolved.dtype = choose_dtype(load.dtype, load.device, load.threads, &reason);
+    std::fprintf(stderr, "%s\n", reason.c_str());
+  }
+  const at::ScalarType dtype = dtype_from_name(resolved.dtype);
+  const at::Device device = parse_device(resolved.device);
   std::shared_ptr<const Transformer> model;
   if (!source.preset.empty())
     model = random_model_preset(source.preset, dtype, *source.random_seed, device);
@@ -59,7 +66,7 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
     model = Transformer::load(source.dir, dtype, device);
 
   EngineOptions eo;
-  static_cast<LoadOptions&>(eo) = load;
+  static_cast<LoadOptions&>(eo) = resolved;
   static_cast<RunOptions&>(eo) = run;
   out.engine = std::make_shared<Engine>(std::move(model), eo);
   out.label = default_label(source);

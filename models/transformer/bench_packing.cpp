@@ -7,8 +7,14 @@ namespace ps::models {
 PackingFlops packing_flops(const std::vector<PlannedBatch>& plan, const std::vector<int64_t>& lengths, int64_t d) {
   PackingFlops f;
   const double dense = 24.0 * double(d) * double(d), attn = 4.0 * double(d);
-  for (const auto& b : plan)
-    f.computed += double(b.rows.size()) * (double(b.row_len) * dense + double(b.row_len) * double(b.row_len) * attn);
+  for (const auto& b : plan) {
+    if (!b.concatenated) {
+      f.computed += double(b.rows.size()) * (double(b.row_len) * dense + double(b.row_len) * double(b.row_len) * attn);
+      continue;
+    }
+    // Dense layers on the real tokens only; each sequence attends over its own tokens only.
+    for (int s : b.rows[0].seqs) f.computed += double(lengths[s]) * dense + double(lengths[s]) * double(lengths[s]) * attn;
+  }
   for (int64_t n : lengths) f.useful += double(n) * dense + double(n) * double(n) * attn;
   return f;
 }
@@ -31,7 +37,7 @@ std::vector<PackingRun> bench_packing(const Engine& engine, const std::vector<st
       engine.run(sequences, capture, ro, &st);
       if (r == 0 || st.seconds < run.best.seconds) run.best = st;
     }
-    run.flops = packing_flops(plan_batches(lengths, p, ro.token_budget, ro.pack_capacity), lengths,
+    run.flops = packing_flops(plan_batches(lengths, p, ro.token_budget), lengths,
                               engine.model().arch().d_model);
     out.push_back(run);
   }

@@ -24,7 +24,7 @@ struct PackingRun {
 };
 
 // padded, sorted, prepacked (in that order), each after a one-sequence warm-up; `base` gives the budget,
-// pack capacity and mask. repeats >= 1.
+// and mask. repeats >= 1.
 std::vector<PackingRun> bench_packing(const Engine& engine, const std::vector<std::vector<int32_t>>& sequences,
                                       const Capture& capture, const RunOptions& base, int repeats = 1);
 

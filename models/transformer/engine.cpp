@@ -4,7 +4,14 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <c10/core/InferenceMode.h>
+
+#include <malloc.h>
+
+#include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <cstdio>
 #include <thread>
 
 #include "models/transformer/masks.h"
@@ -17,7 +24,47 @@ at::ScalarType dtype_from_name(const std::string& name) {
   if (name == "float32" || name == "fp32" || name == "f32") return at::kFloat;
   if (name == "bfloat16" || name == "bf16") return at::kBFloat16;
   if (name == "float16" || name == "fp16" || name == "f16") return at::kHalf;
-  throw InputError("--dtype: unknown dtype '" + name + "' (expected float32, bfloat16 or float16)");
+  throw InputError("--dtype: unknown dtype '" + name + "' (expected auto, float32, bfloat16 or float16)");
+}
+
+std::string choose_dtype(const std::string& requested, const std::string& device, int threads, std::string* reason) {
+  if (requested != "auto") return requested;
+  const at::Device dev = parse_device(device);
+  if (dev.is_cuda()) {
+    if (reason) *reason = "dtype auto: bfloat16 (CUDA)";
+    return "bfloat16";
+  }
+  at::set_num_threads(threads > 0 ? threads : hardware_threads());
+  // A GEMM of the shape extraction runs most ([tokens, d] x [d, 4d]), best of three after a warm-up.
+  auto gflops = [](at::ScalarType t) {
+    const auto a = at::randn({512, 1024}).to(t), b = at::randn({1024, 1024}).to(t);
+    double best = 0;
+    for (int i = 0; i < 4; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      at::mm(a, b);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (i > 0) best = std::max(best, 2.0 * 512 * 1024 * 1024 / s / 1e9);
+    }
+    return best;
+  };
+  c10::InferenceMode guard;
+  const double f32 = gflops(at::kFloat), bf16 = gflops(at::kBFloat16);
+  const bool pick = bf16 >= 1.5 * f32;
+  if (reason) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "dtype auto: %s (matmul bfloat16 %.0f GFLOP/s vs float32 %.0f, x%.2f)",
+                  pick ? "bfloat16" : "float32", bf16, f32, bf16 / f32);
+    *reason = buf;
+  }
+  return pick ? "bfloat16" : "float32";
+}
+
+void keep_large_allocations_in_heap() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+  });
 }
 
 int hardware_threads() {
@@ -53,14 +100,16 @@ spec::MaskSpec parse_mask(const std::string& s) {
 
 void RunOptions::validate() const {
   if (token_budget <= 0) throw InputError("token_budget must be positive (got " + std::to_string(token_budget) + ")");
-  if (pack_capacity < 0) throw InputError("pack_capacity must be >= 0 (got " + std::to_string(pack_capacity) + ")");
   parse_mask(mask);  // validate early: a bad setting should fail before any work
 }
 
 Engine::Engine(std::shared_ptr<const Transformer> model, EngineOptions options)
     : model_(std::move(model)), options_(std::move(options)), device_(parse_device(options_.device)) {
   if (!model_) throw InputError("Engine: no model");
+  keep_large_allocations_in_heap();
   options_.validate();
+  if (options_.dtype == "auto") options_.dtype = c10::toString(model_->dtype()) == std::string("BFloat16") ? "bfloat16"
+                                                 : model_->dtype() == at::kHalf ? "float16" : "float32";
   const at::ScalarType want = dtype_from_name(options_.dtype);
   const at::Device have = model_->device();
   const bool same_device =
@@ -87,8 +136,7 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
                        " tokens; the model's limit is " + std::to_string(max_pos));
     lengths.push_back(n);
   }
-  const auto batches =
-      plan_batches(lengths, run_options.packing, run_options.token_budget, run_options.pack_capacity);
+  const auto batches = plan_batches(lengths, run_options.packing, run_options.token_budget);
   std::vector<SequenceStates> out(sequences.size());
   for (const auto& batch : batches) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -108,9 +156,59 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
   return out;
 }
 
+namespace {
+
+// The mask a spec asks for, over [n,S] segment ids (one sequence per row, or several packed).
+at::Tensor mask_for(const spec::MaskSpec& mode, const at::Tensor& seg, bool causal) {
+  switch (mode.kind) {
+    case spec::MaskSpec::Kind::LmInfinite: return lm_infinite_mask(seg, mode.n_global, mode.local);
+    case spec::MaskSpec::Kind::Window: return sliding_window_mask(seg, mode.window, causal);
+    default: return segment_mask(seg, causal);
+  }
+}
+
+// The CPU copy a caller keeps: its own memory, so the batch can be freed.
+at::Tensor keep_piece(const at::Tensor& piece, bool keep_dtype) {
+  return piece.to(at::kCPU, keep_dtype ? piece.scalar_type() : at::kFloat).contiguous().clone();
+}
+
+}  // namespace
+
+std::vector<SequenceStates> Engine::run_concatenated(const PackedRow& row, const std::vector<std::vector<int32_t>>& seqs,
+                                                     const Capture& capture, const std::string& mask_spec,
+                                                     bool keep_dtype) const {
+  auto ids = at::empty({row.used}, at::kLong);
+  auto ids_a = ids.accessor<int64_t, 1>();
+  PackedInput in;
+  for (size_t k = 0; k < row.seqs.size(); ++k) {
+    const auto& tokens = seqs[row.seqs[k]];
+    for (size_t t = 0; t < tokens.size(); ++t) ids_a[row.starts[k] + int64_t(t)] = tokens[t];
+    in.lengths.push_back(static_cast<int64_t>(tokens.size()));
+  }
+  in.input_ids = ids.to(device_);
+  const spec::MaskSpec mode = parse_mask(mask_spec);
+  const bool causal = model_->arch().causal;
+  in.mask = [mode, causal](const at::Tensor& seg) { return mask_for(mode, seg, causal); };
+
+  ForwardOutput fo;
+  {
+    std::lock_guard<std::mutex> lock(forward_mu_);
+    at::InferenceMode guard;
+    fo = model_->forward_packed(in, capture);
+  }
+  std::vector<SequenceStates> out(row.seqs.size());
+  for (size_t k = 0; k < row.seqs.size(); ++k) {
+    for (const auto& [name, t] : fo.hooks)
+      out[k].hooks.emplace(name, keep_piece(t.slice(0, row.starts[k], row.starts[k] + in.lengths[k]), keep_dtype));
+    for (const auto& [name, patterns] : fo.sequence_patterns) out[k].hooks.emplace(name, keep_piece(patterns[k], keep_dtype));
+  }
+  return out;
+}
+
 std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
                                               const Capture& capture, const std::string& mask_spec,
                                               bool keep_dtype) const {
+  if (batch.concatenated) return run_concatenated(batch.rows.at(0), seqs, capture, mask_spec, keep_dtype);
   const int64_t R = static_cast<int64_t>(batch.rows.size()), S = batch.row_len;
   const auto& arch = model_->arch();
   const int32_t pad = arch.pad_token_id >= 0 ? arch.pad_token_id : 0;
@@ -133,13 +231,7 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
     }
   }
 
-  const spec::MaskSpec mode = parse_mask(mask_spec);
-  at::Tensor mask;
-  switch (mode.kind) {
-    case spec::MaskSpec::Kind::LmInfinite: mask = lm_infinite_mask(seg, mode.n_global, mode.local); break;
-    case spec::MaskSpec::Kind::Window: mask = sliding_window_mask(seg, mode.window, arch.causal); break;
-    default: mask = segment_mask(seg, arch.causal); break;
-  }
+  const at::Tensor mask = mask_for(parse_mask(mask_spec), seg, arch.causal);
 
   ForwardInput in;
   in.input_ids = ids.to(device_);
@@ -163,8 +255,7 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
         at::Tensor piece = t.dim() == 4  // attention pattern [B, H, q, k]
                                ? t[b].slice(1, start, start + len).slice(2, start, start + len)
                                : t[b].slice(0, start, start + len);
-        piece = piece.to(at::kCPU, keep_dtype ? piece.scalar_type() : at::kFloat).contiguous();
-        st.hooks.emplace(name, piece.clone());  // own the memory so the batch can be freed
+        st.hooks.emplace(name, keep_piece(piece, keep_dtype));
       }
       out.push_back(std::move(st));
     }

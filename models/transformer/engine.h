@@ -21,15 +21,14 @@ namespace ps::models {
 // Load-time settings: fixed for an Engine's life, because the weights live on this device in this dtype.
 struct LoadOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:1"
-  std::string dtype = "float32";  // float32 | bfloat16 | float16
+  std::string dtype = "float32";  // float32 | bfloat16 | float16 | auto (see choose_dtype; faces default to it)
   int threads = 0;                // 0 = all hardware threads
 };
 
 // Run-time settings: chosen per call, so a GUI job and a batch job can share one Engine with their own budgets.
 struct RunOptions {
-  int64_t token_budget = 8192;    // rows × row length per forward
+  int64_t token_budget = 8192;    // tokens per forward (padded modes: rows × row length)
   Packing packing = Packing::Prepacked;
-  int64_t pack_capacity = 0;      // prepacked bin size; 0 = longest sequence of the call
   std::string mask = "default";   // default (the family's), or lm-infinite:<n_global>:<L_local>, window:<W>
   void validate() const;          // throws InputError naming the setting
 };
@@ -48,9 +47,19 @@ struct RunStats {
   double padding_fraction() const { return slots ? 1.0 - double(real_tokens) / double(slots) : 0.0; }
 };
 
-at::ScalarType dtype_from_name(const std::string& name);  // throws InputError
+at::ScalarType dtype_from_name(const std::string& name);  // throws InputError ("auto" is resolved first)
+
+// "auto": bfloat16 where this device's bf16 matmul measures at least 1.5x faster than float32 (CPUs with
+// AVX512-BF16 or AMX: ~3x; without native bf16 it is ~10x slower), and on CUDA; else float32. Any other
+// name is returned unchanged. reason (optional) gets a one-line account of the measurement.
+std::string choose_dtype(const std::string& requested, const std::string& device, int threads,
+                         std::string* reason = nullptr);
 at::Device parse_device(const std::string& name);        // "cpu", "cuda", "cuda:N"; InputError without CUDA
 int hardware_threads();
+// glibc serves blocks over 32 MB with fresh mmap pages, so every [tokens, 4d] activation pays a page fault
+// per 4 KB on first touch (measured: a 50 MB float add 40 ms instead of 5, LayerNorm 40 ms instead of 10).
+// Keeps large blocks in the heap for reuse; process-wide, idempotent. The Engine calls it; so does the CLI.
+void keep_large_allocations_in_heap();
 
 class Engine {
  public:
@@ -78,6 +87,8 @@ class Engine {
  private:
   std::vector<SequenceStates> run_batch(const PlannedBatch& batch, const std::vector<std::vector<int32_t>>& seqs,
                                         const Capture& capture, const std::string& mask, bool keep_dtype) const;
+  std::vector<SequenceStates> run_concatenated(const PackedRow& row, const std::vector<std::vector<int32_t>>& seqs,
+                                               const Capture& capture, const std::string& mask, bool keep_dtype) const;
   std::shared_ptr<const Transformer> model_;
   EngineOptions options_;
   at::Device device_;

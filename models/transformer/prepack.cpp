@@ -1,7 +1,6 @@
 #include "models/transformer/prepack.h"
 
 #include <algorithm>
-#include <map>
 #include <numeric>
 
 #include "models/util/error.h"
@@ -30,37 +29,6 @@ int64_t PlannedBatch::real_tokens() const {
   return n;
 }
 
-std::vector<PackedRow> best_fit_decreasing(const std::vector<int64_t>& lengths, int64_t capacity) {
-  std::vector<int> order(lengths.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lengths[a] > lengths[b]; });
-
-  std::vector<PackedRow> bins;
-  // free space -> bin indices with that much room; best fit = smallest free space that still fits.
-  std::multimap<int64_t, int> by_free;
-  for (int s : order) {
-    const int64_t len = lengths[s];
-    if (len > capacity)
-      throw InputError("prepacking: sequence " + std::to_string(s) + " has " + std::to_string(len) +
-                       " tokens, more than the bin capacity " + std::to_string(capacity));
-    auto it = by_free.lower_bound(len);
-    int bin;
-    if (it == by_free.end()) {
-      bin = static_cast<int>(bins.size());
-      bins.emplace_back();
-    } else {
-      bin = it->second;
-      by_free.erase(it);
-    }
-    PackedRow& row = bins[bin];
-    row.seqs.push_back(s);
-    row.starts.push_back(row.used);
-    row.used += len;
-    if (capacity - row.used > 0) by_free.emplace(capacity - row.used, bin);
-  }
-  return bins;
-}
-
 namespace {
 
 // Greedily groups rows (already in their final order) into batches within the budget.
@@ -84,28 +52,50 @@ std::vector<PlannedBatch> group_rows(std::vector<PackedRow> rows, const std::vec
 
 }  // namespace
 
-std::vector<PlannedBatch> plan_batches(const std::vector<int64_t>& lengths, Packing packing,
-                                       int64_t token_budget, int64_t pack_capacity) {
+namespace {
+
+std::vector<int> longest_first(const std::vector<int64_t>& lengths) {
+  std::vector<int> order(lengths.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lengths[a] > lengths[b]; });
+  return order;
+}
+
+// Consecutive sequences (longest first) concatenated until the budget is full.
+std::vector<PlannedBatch> concatenated_batches(const std::vector<int64_t>& lengths, int64_t token_budget) {
+  std::vector<PlannedBatch> batches;
+  PlannedBatch cur;
+  for (int s : longest_first(lengths)) {
+    if (!cur.rows.empty() && cur.rows[0].used + lengths[s] > token_budget) {
+      batches.push_back(std::move(cur));
+      cur = PlannedBatch{};
+    }
+    if (cur.rows.empty()) cur.rows.emplace_back(), cur.concatenated = true;
+    auto& row = cur.rows[0];
+    row.seqs.push_back(s);
+    row.starts.push_back(row.used);
+    row.used += lengths[s];
+    cur.row_len = row.used;
+  }
+  if (!cur.rows.empty()) batches.push_back(std::move(cur));
+  return batches;
+}
+
+}  // namespace
+
+std::vector<PlannedBatch> plan_batches(const std::vector<int64_t>& lengths, Packing packing, int64_t token_budget) {
   if (token_budget <= 0) throw InputError("--token-budget must be positive");
   for (size_t i = 0; i < lengths.size(); ++i)
     if (lengths[i] <= 0) throw InputError("batch planning: sequence " + std::to_string(i) + " is empty");
   if (lengths.empty()) return {};
+  if (packing == Packing::Prepacked) return concatenated_batches(lengths, token_budget);
 
+  std::vector<int> order(lengths.size());
+  std::iota(order.begin(), order.end(), 0);
+  if (packing == Packing::SortedPadded) order = longest_first(lengths);
   std::vector<PackedRow> rows;
   std::vector<int64_t> row_lens;
-  if (packing == Packing::Prepacked) {
-    const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-    rows = best_fit_decreasing(lengths, std::max(longest, pack_capacity));
-    // Fullest rows first keeps each batch's padding (to its longest row) small.
-    std::stable_sort(rows.begin(), rows.end(), [](const PackedRow& a, const PackedRow& b) { return a.used > b.used; });
-  } else {
-    std::vector<int> order(lengths.size());
-    std::iota(order.begin(), order.end(), 0);
-    if (packing == Packing::SortedPadded)
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return lengths[a] > lengths[b]; });
-    for (int s : order) rows.push_back(PackedRow{{s}, {0}, lengths[s]});
-  }
-  for (const auto& r : rows) row_lens.push_back(r.used);
+  for (int s : order) rows.push_back(PackedRow{{s}, {0}, lengths[s]}), row_lens.push_back(lengths[s]);
   return group_rows(std::move(rows), row_lens, token_budget);
 }
 

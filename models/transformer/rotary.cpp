@@ -43,7 +43,7 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const ArchSpec& a, const at::Tens
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
   const auto rot = at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-  return x * cos.unsqueeze(1) + rot * sin.unsqueeze(1);
+  return x * cos.unsqueeze(-2) + rot * sin.unsqueeze(-2);
 }
 
 }  // namespace ps::models

@@ -8,7 +8,10 @@
 #include <limits>
 #include <optional>
 
+#include "models/transformer/detail/fast_gelu.h"
+#include "models/transformer/detail/packed_attention.h"
 #include "models/transformer/detail/rotary.h"
+#include "models/transformer/masks.h"
 #include "models/util/error.h"
 #include "models/util/spec.h"
 
@@ -21,7 +24,7 @@ const char* const kBlockHooks[] = {"hook_resid_pre", "hook_resid_mid", "hook_res
 
 at::Tensor activate(Activation a, const at::Tensor& x) {
   switch (a) {
-    case Activation::GeluNew: return at::gelu(x, "tanh");
+    case Activation::GeluNew: return gelu_tanh_fast_applies(x) ? gelu_tanh_fast(x) : at::gelu(x, "tanh");
     case Activation::Gelu: return at::gelu(x);
     case Activation::Relu: return at::relu(x);
     case Activation::Silu: return at::silu(x);
@@ -87,9 +90,10 @@ at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& w, const at:
       .to(x.scalar_type());
 }
 
-at::Tensor Transformer::attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
-                                  const at::Tensor& sin, at::Tensor* pattern) const {
-  const int64_t B = h.size(0), S = h.size(1), H = arch_.n_heads, Hkv = arch_.n_kv_heads, hd = arch_.head_dim;
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Transformer::project_qkv(const Block& blk, const at::Tensor& h,
+                                                                        const at::Tensor& cos,
+                                                                        const at::Tensor& sin) const {
+  const int64_t H = arch_.n_heads, Hkv = arch_.n_kv_heads, hd = arch_.head_dim;
   at::Tensor q, k, v;
   if (blk.qkv_w.defined()) {
     auto qkv = at::linear(h, blk.qkv_w, blk.qkv_b).chunk(3, -1);
@@ -99,21 +103,31 @@ at::Tensor Transformer::attention(const Block& blk, const at::Tensor& h, const a
     k = at::linear(h, blk.k_w, blk.k_b);
     v = at::linear(h, blk.v_w, blk.v_b);
   }
-  q = q.view({B, S, H, hd}).transpose(1, 2);
-  k = k.view({B, S, Hkv, hd}).transpose(1, 2);
-  v = v.view({B, S, Hkv, hd}).transpose(1, 2);
-  if (cos.defined()) {
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-  }
+  auto heads = [&](const at::Tensor& x, int64_t n) {
+    auto shape = h.sizes().vec();
+    shape.back() = n;
+    shape.push_back(hd);
+    return x.reshape(shape);  // [..., heads, hd]
+  };
+  q = heads(q, H), k = heads(k, Hkv), v = heads(v, Hkv);
+  if (cos.defined()) q = apply_rope(q, cos, sin), k = apply_rope(k, cos, sin);
+  return {q, k, v};
+}
+
+Transformer::Attended Transformer::attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep,
+                                             const at::Tensor& cos, const at::Tensor& sin, bool want_pattern) const {
+  const int64_t B = h.size(0), S = h.size(1), H = arch_.n_heads, Hkv = arch_.n_kv_heads, hd = arch_.head_dim;
+  auto [q, k, v] = project_qkv(blk, h, cos, sin);
+  q = q.transpose(1, 2), k = k.transpose(1, 2), v = v.transpose(1, 2);  // [B, heads, S, hd]
   if (Hkv != H) {  // GQA: query head i reads kv head i / (H / Hkv), as HF's repeat_kv
     k = k.repeat_interleave(H / Hkv, 1);
     v = v.repeat_interleave(H / Hkv, 1);
   }
   const double scale = 1.0 / std::sqrt(double(hd));
+  Attended res;
   at::Tensor ctx;
 #if TORCH_VERSION_MAJOR >= 2
-  if (!pattern) {
+  if (!want_pattern) {
     // Fused kernel; an additive mask keeps repaired rows finite on every backend.
     const auto add = at::zeros({B, 1, S, S}, q.options()).masked_fill(keep.logical_not().unsqueeze(1),
                                                                          -std::numeric_limits<float>::infinity());
@@ -125,11 +139,12 @@ at::Tensor Transformer::attention(const Block& blk, const at::Tensor& h, const a
     auto scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) * scale;
     scores = scores.masked_fill(keep.logical_not().unsqueeze(1), std::numeric_limits<float>::lowest());
     auto probs = at::softmax(scores, -1).to(q.scalar_type());
-    if (pattern) *pattern = probs;
+    if (want_pattern) res.pattern = probs;
     ctx = at::matmul(probs, v);
   }
   ctx = ctx.transpose(1, 2).reshape({B, S, H * hd});
-  return at::linear(ctx, blk.o_w, blk.o_b);
+  res.out = at::linear(ctx, blk.o_w, blk.o_b);
+  return res;
 }
 
 at::Tensor Transformer::mlp(const Block& blk, const at::Tensor& h) const {
@@ -155,26 +170,37 @@ bool Transformer::has_lm_head() const {
   return arch_.tie_word_embeddings || param("unembed.weight").defined();
 }
 
+namespace {
+
+void check_ids(const at::Tensor& ids, int64_t vocab) {
+  if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab)
+    throw InputError("forward: token id outside the vocabulary [0, " + std::to_string(vocab) + ")");
+}
+
+void check_positions(const at::Tensor& pos, const ArchSpec& a) {
+  if (pos.min().item<int64_t>() < 0) throw InputError("forward: negative position id");
+  if (a.positional == PositionalKind::Learned && pos.max().item<int64_t>() >= a.max_positions)
+    throw InputError("forward: position " + std::to_string(pos.max().item<int64_t>()) + " exceeds the model's " +
+                     std::to_string(a.max_positions) + " positions");
+}
+
+}  // namespace
+
 ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& capture) const {
   std::optional<c10::InferenceMode> inference;
   if (!capture.autograd) inference.emplace();
   const auto& ids = in.input_ids;
   if (!ids.defined() || ids.dim() != 2 || ids.scalar_type() != at::kLong)
     throw RuntimeError("forward: input_ids must be a [B,S] int64 tensor");
-  const int64_t B = ids.size(0), S = ids.size(1), L = arch_.n_layers;
-  ForwardOutput out;
-  if (B == 0 || S == 0) return out;
-  if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= arch_.vocab_size)
-    throw InputError("forward: token id outside the vocabulary [0, " + std::to_string(arch_.vocab_size) + ")");
+  const int64_t B = ids.size(0), S = ids.size(1);
+  if (B == 0 || S == 0) return {};
+  check_ids(ids, arch_.vocab_size);
 
   at::Tensor pos = in.position_ids;
   if (!pos.defined()) pos = at::arange(S, ids.options()).unsqueeze(0).expand({B, S});
   if (pos.sizes() != ids.sizes() || pos.scalar_type() != at::kLong)
     throw RuntimeError("forward: position_ids must be [B,S] int64 like input_ids");
-  if (pos.min().item<int64_t>() < 0) throw InputError("forward: negative position id");
-  if (arch_.positional == PositionalKind::Learned && pos.max().item<int64_t>() >= arch_.max_positions)
-    throw InputError("forward: position " + std::to_string(pos.max().item<int64_t>()) + " exceeds the model's " +
-                     std::to_string(arch_.max_positions) + " positions");
+  check_positions(pos, arch_);
   at::Tensor keep = in.attn_mask;
   if (!keep.defined()) {
     keep = at::ones({S, S}, ids.options().dtype(at::kBool));
@@ -186,7 +212,57 @@ ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& captur
   // A query that may attend nothing (padding) attends to itself, so no row ever softmaxes over nothing.
   const auto empty_row = keep.any(-1, true).logical_not();
   keep = at::logical_or(keep, at::logical_and(empty_row, at::eye(S, keep.options()).unsqueeze(0)));
+  const auto tt = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(ids);
+  return run_stack(ids, pos, tt, capture,
+                   [&](const Block& blk, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
+                       bool want_pattern) { return attention(blk, h, keep, cos, sin, want_pattern); });
+}
 
+ForwardOutput Transformer::forward_packed(const PackedInput& in, const Capture& capture) const {
+  std::optional<c10::InferenceMode> inference;
+  if (!capture.autograd) inference.emplace();
+  const auto& ids = in.input_ids;
+  if (!ids.defined() || ids.dim() != 1 || ids.scalar_type() != at::kLong)
+    throw RuntimeError("forward_packed: input_ids must be a [T] int64 tensor");
+  int64_t total = 0;
+  for (int64_t n : in.lengths) {
+    if (n <= 0) throw RuntimeError("forward_packed: every sequence needs at least one token");
+    total += n;
+  }
+  if (total != ids.size(0)) throw RuntimeError("forward_packed: lengths do not sum to the number of tokens");
+  if (total == 0) return {};
+  check_ids(ids, arch_.vocab_size);
+  at::Tensor pos = in.position_ids;
+  if (!pos.defined()) {
+    pos = at::empty({total}, at::kLong);
+    auto p = pos.accessor<int64_t, 1>();
+    int64_t t = 0;
+    for (int64_t n : in.lengths)
+      for (int64_t i = 0; i < n; ++i) p[t++] = i;
+    pos = pos.to(ids.device());
+  }
+  if (pos.sizes() != ids.sizes() || pos.scalar_type() != at::kLong)
+    throw RuntimeError("forward_packed: position_ids must be [T] int64 like input_ids");
+  check_positions(pos, arch_);
+  const bool causal = arch_.causal;
+  const BucketMask mask = in.mask ? in.mask : BucketMask([causal](const at::Tensor& seg) { return segment_mask(seg, causal); });
+  const auto plan = plan_packed_attention(in.lengths, arch_.n_heads, mask, ids.device());
+  const double scale = 1.0 / std::sqrt(double(arch_.head_dim));
+  return run_stack(ids, pos, at::zeros_like(ids), capture,
+                   [&](const Block& blk, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
+                       bool want_pattern) {
+                     auto [q, k, v] = project_qkv(blk, h, cos, sin);
+                     Attended res;
+                     const auto ctx = packed_attention(q, k, v, plan, scale, want_pattern ? &res.seq_patterns : nullptr);
+                     res.out = at::linear(ctx, blk.o_w, blk.o_b);
+                     return res;
+                   });
+}
+
+ForwardOutput Transformer::run_stack(const at::Tensor& ids, const at::Tensor& pos, const at::Tensor& token_types,
+                                     const Capture& capture, const AttendFn& attend) const {
+  const int64_t L = arch_.n_layers;
+  ForwardOutput out;
   // Which canonical hooks are wanted, and under which requested names.
   const auto all_v = hook_names();
   const std::set<std::string> all(all_v.begin(), all_v.end());
@@ -222,8 +298,7 @@ ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& captur
   emit("hook_embed", tok);
   at::Tensor x = tok;
   if (param("embed.token_types").defined()) {
-    const auto tt_ids = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(ids);
-    const auto tt = at::embedding(param("embed.token_types"), tt_ids);
+    const auto tt = at::embedding(param("embed.token_types"), token_types);
     emit("hook_token_type_embed", tt);
     x = x + tt;
   }
@@ -243,11 +318,14 @@ ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& captur
     const Block& blk = blocks_[l];
     const std::string p = "blocks." + std::to_string(l) + ".";
     emit(p + "hook_resid_pre", x);
-    at::Tensor pattern;
     const bool want_pattern = wanted(p + "attn.hook_pattern");
-    const auto attn_out = attention(blk, post_ln ? x : norm(x, blk.ln1_w, blk.ln1_b), keep, cos, sin,
-                                    want_pattern ? &pattern : nullptr);
-    if (want_pattern) emit(p + "attn.hook_pattern", pattern);
+    auto attended = attend(blk, post_ln ? x : norm(x, blk.ln1_w, blk.ln1_b), cos, sin, want_pattern);
+    const auto& attn_out = attended.out;
+    if (want_pattern) {
+      if (attended.pattern.defined()) emit(p + "attn.hook_pattern", attended.pattern);
+      if (!attended.seq_patterns.empty())
+        for (const auto& n : want[p + "attn.hook_pattern"]) out.sequence_patterns[n] = attended.seq_patterns;
+    }
     emit(p + "hook_attn_out", attn_out);
     const auto mid = post_ln ? norm(x + attn_out, blk.ln1_w, blk.ln1_b) : x + attn_out;
     emit(p + "hook_resid_mid", mid);

@@ -26,10 +26,12 @@
 #include <c10/core/ScalarType.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "models/config/arch.h"
@@ -45,6 +47,17 @@ struct ForwardInput {
   at::Tensor token_type_ids;  // [B,S] int64, optional (undefined = zeros)
 };
 
+// A concatenated batch: the tokens of several sequences back to back, no padding. The dense layers run
+// on [T, d]; attention runs per bucket of similar-length sequences (block-diagonal by construction).
+struct PackedInput {
+  at::Tensor input_ids;           // [T] int64
+  at::Tensor position_ids;        // [T] int64, restarting at 0 for each sequence (undefined: 0..len-1 each)
+  std::vector<int64_t> lengths;   // per sequence, summing to T
+  // [n,S] segment ids (0, -1 for padding) → [n,S,S] bool keep mask; empty = the family's default
+  // (causal or full). Lets the Engine apply Λ or window masks without the model knowing their grammar.
+  std::function<at::Tensor(const at::Tensor& seg)> mask;
+};
+
 struct Capture {
   std::set<std::string> hooks;  // TransformerLens names (see above) or hidden_states.{l}
   bool logits = false;
@@ -54,8 +67,10 @@ struct Capture {
 };
 
 struct ForwardOutput {
-  std::map<std::string, at::Tensor> hooks;  // keyed by the requested names
-  at::Tensor logits;                        // [B,S,V] if requested
+  std::map<std::string, at::Tensor> hooks;  // keyed by the requested names: [B,S,d] padded, [T,d] packed
+  at::Tensor logits;                        // [B,S,V] padded, [T,V] packed, if requested
+  // forward_packed only: attention patterns, one [head, len, len] per sequence.
+  std::map<std::string, std::vector<at::Tensor>> sequence_patterns;
 };
 
 class Transformer {
@@ -80,6 +95,9 @@ class Transformer {
 
   // Thread-safe (no mutable state); runs under at::InferenceMode. Only the layers needed are computed.
   ForwardOutput forward(const ForwardInput& in, const Capture& capture) const;
+  // The same states for a concatenated batch, with no padding in any dense layer: per token they equal
+  // forward() on each sequence alone (to kernel rounding). Patterns come back in sequence_patterns.
+  ForwardOutput forward_packed(const PackedInput& in, const Capture& capture) const;
 
   const ArchSpec& arch() const { return arch_; }
   at::ScalarType dtype() const { return dtype_; }
@@ -99,11 +117,26 @@ class Transformer {
     at::Tensor ln1_w, ln1_b, qkv_w, qkv_b, q_w, q_b, k_w, k_b, v_w, v_b, o_w, o_b, ln2_w, ln2_b;
     at::Tensor in_w, in_b, gate_w, gate_b, out_w, out_b;
   };
+  struct Attended {
+    at::Tensor out;                          // after the output projection, shaped like h
+    at::Tensor pattern;                      // padded: [B, head, q, k]
+    std::vector<at::Tensor> seq_patterns;    // packed: one [head, len, len] per sequence
+  };
+  // Attention of one block over normalised input h, given rotary cos/sin (undefined without RoPE).
+  using AttendFn = std::function<Attended(const Block&, const at::Tensor& h, const at::Tensor& cos,
+                                          const at::Tensor& sin, bool want_pattern)>;
+
   Transformer(ArchSpec arch, std::map<std::string, at::Tensor> params, std::string source);
   const at::Tensor& param(const std::string& key) const;  // undefined tensor if absent
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
-  at::Tensor attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
-                       const at::Tensor& sin, at::Tensor* pattern) const;
+  // q, k, v as [..., heads, head_dim] with RoPE applied, for h [..., d].
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> project_qkv(const Block& blk, const at::Tensor& h,
+                                                             const at::Tensor& cos, const at::Tensor& sin) const;
+  Attended attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
+                     const at::Tensor& sin, bool want_pattern) const;
+  // Embeddings, blocks and final norm over ids of any shape; the hook plumbing shared by both forwards.
+  ForwardOutput run_stack(const at::Tensor& ids, const at::Tensor& pos, const at::Tensor& token_types,
+                          const Capture& capture, const AttendFn& attend) const;
   at::Tensor mlp(const Block& blk, const at::Tensor& h) const;
   at::Tensor lm_logits(const at::Tensor& x) const;
 

@@ -13,11 +13,11 @@ namespace ps::models {
 // seq_len matters only for dynamic NTK (HF uses max(position_ids)+1 of the batch).
 at::Tensor rope_inv_freq(const ArchSpec& arch, int64_t seq_len);
 
-// cos, sin as [B,S,head_dim] in `dtype` for position_ids [B,S].
+// cos, sin as [..., head_dim] in `dtype` for position_ids [...] ([B,S] padded, [T] concatenated).
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const ArchSpec& arch, const at::Tensor& position_ids,
                                                at::ScalarType dtype);
 
-// x [B,H,S,hd] rotated: x*cos + rotate_half(x)*sin with cos/sin [B,S,hd].
+// x [..., H, hd] (token-major, before heads move forward) rotated: x*cos + rotate_half(x)*sin, cos/sin [..., hd].
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 }  // namespace ps::models

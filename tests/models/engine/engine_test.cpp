@@ -90,6 +90,29 @@ TEST_P(EngineFamilies, PrepackedEqualsPaddedEqualsAlone) {
   }
 }
 
+// The Λ and window masks go through the same per-bucket path as the default one: every packing agrees.
+TEST_P(EngineFamilies, MasksAgreeAcrossPackings) {
+  auto model = Transformer::random_init(tiny(GetParam()), 9);
+  const auto seqs = sequences();
+  const Capture cap = all_layers(*model, true);
+  std::vector<std::string> masks = {"window:6"};
+  if (model->arch().causal) masks.push_back("lm-infinite:2:5");
+  for (const auto& mask : masks) {
+    auto run = [&](Packing p, int64_t budget) {
+      EngineOptions o;
+      o.packing = p, o.token_budget = budget, o.threads = 1, o.mask = mask;
+      return Engine(model, o).run(seqs, cap);
+    };
+    const auto alone = run(Packing::Padded, 1);
+    EXPECT_LE(max_diff(run(Packing::Prepacked, 256), alone), 1e-4) << mask;
+    EXPECT_LE(max_diff(run(Packing::SortedPadded, 256), alone), 1e-4) << mask;
+    // and the mask really changes the result (a window of 6 hides most of a 64-token sequence)
+    EngineOptions d;
+    d.threads = 1;
+    EXPECT_GT(max_diff(Engine(model, d).run(seqs, cap), alone), 1e-3) << mask;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, EngineFamilies, ::testing::Values(Family::GPT2, Family::BERT, Family::LLaMA),
                          [](const auto& info) { return std::string(family_name(info.param)); });
 

@@ -1,4 +1,4 @@
-// Batch planning: best-fit decreasing is correct and deterministic; budgets bound every batch.
+// Batch planning: concatenated and padded plans are correct and deterministic; budgets bound every batch.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -9,24 +9,21 @@
 
 using namespace ps::models;
 
-TEST(Prepack, BestFitDecreasingMatchesHandPackedExample) {
-  // Capacity 10; sorted: 7(0) 6(3) 5(1) 4(4) 3(2) 2(5). BFD: [7,3] [6,4] [5,2].
+TEST(Prepack, ConcatenatesLongestFirstWithinTheBudget) {
+  // Budget 10 real tokens: sorted 7(0) 6(3) 5(1) 4(4) 3(2) 2(5) → [7] [6] [5,4] [3,2].
   const std::vector<int64_t> lens = {7, 5, 3, 6, 4, 2};
-  auto bins = best_fit_decreasing(lens, 10);
-  ASSERT_EQ(bins.size(), 3u);
-  EXPECT_EQ(bins[0].seqs, (std::vector<int>{0, 2}));
-  EXPECT_EQ(bins[1].seqs, (std::vector<int>{3, 4}));
-  EXPECT_EQ(bins[2].seqs, (std::vector<int>{1, 5}));
-  EXPECT_EQ(bins[0].starts, (std::vector<int64_t>{0, 7}));
-  EXPECT_EQ(bins[2].used, 7);
-}
-
-TEST(Prepack, BestFitPicksTheFullestBinThatFits) {
-  // After 6 and 5 in separate bins (cap 8), a 2 must go to the 6-bin (free 2), not the 5-bin (free 3).
-  auto bins = best_fit_decreasing({6, 5, 2}, 8);
-  ASSERT_EQ(bins.size(), 2u);
-  EXPECT_EQ(bins[0].seqs, (std::vector<int>{0, 2}));
-  EXPECT_EQ(bins[1].seqs, (std::vector<int>{1}));
+  auto batches = plan_batches(lens, Packing::Prepacked, 10);
+  ASSERT_EQ(batches.size(), 4u);
+  for (const auto& b : batches) {
+    EXPECT_TRUE(b.concatenated);
+    ASSERT_EQ(b.rows.size(), 1u);
+    EXPECT_EQ(b.slots(), b.real_tokens());  // no padding at all
+  }
+  EXPECT_EQ(batches[2].rows[0].seqs, (std::vector<int>{1, 4}));
+  EXPECT_EQ(batches[2].rows[0].starts, (std::vector<int64_t>{0, 5}));
+  EXPECT_EQ(batches[3].rows[0].seqs, (std::vector<int>{2, 5}));
+  // One sequence over the budget still gets a batch of its own.
+  EXPECT_EQ(plan_batches({30, 2}, Packing::Prepacked, 10).size(), 2u);
 }
 
 TEST(Prepack, EverySequencePlacedOnceWithinBudgetAndNoOverlap) {
@@ -70,7 +67,7 @@ TEST(Prepack, PrepackingWastesLessThanPadding) {
   const int64_t real = std::accumulate(lens.begin(), lens.end(), int64_t{0});
   EXPECT_LT(slots(Packing::Prepacked), slots(Packing::SortedPadded));
   EXPECT_LT(slots(Packing::SortedPadded), slots(Packing::Padded));
-  EXPECT_LT(double(slots(Packing::Prepacked) - real) / real, 0.10);  // BFD leaves little slack
+  EXPECT_EQ(slots(Packing::Prepacked), real);  // concatenation pads nothing
 }
 
 TEST(Prepack, DeterministicAndRejectsBadInput) {
@@ -81,7 +78,6 @@ TEST(Prepack, DeterministicAndRejectsBadInput) {
     for (size_t r = 0; r < a[i].rows.size(); ++r) EXPECT_EQ(a[i].rows[r].seqs, b[i].rows[r].seqs);
   EXPECT_THROW(plan_batches({3, 0}, Packing::Padded, 16), ps::InputError);
   EXPECT_THROW(plan_batches({3}, Packing::Padded, 0), ps::InputError);
-  EXPECT_THROW(best_fit_decreasing({9}, 8), ps::InputError);
   EXPECT_THROW(packing_from_name("zip"), ps::InputError);
   EXPECT_TRUE(plan_batches({}, Packing::Prepacked, 16).empty());
 }

@@ -1,0 +1,46 @@
+// The one-pass GELU (tanh form) against LibTorch's own, in float32 and bfloat16, across the whole range.
+#include <gtest/gtest.h>
+#include <ATen/ATen.h>
+
+#include "models/transformer/detail/fast_gelu.h"
+
+using namespace ps::models;
+
+namespace {
+
+at::Tensor inputs() {
+  // A dense sweep through the curved part, big magnitudes where it saturates, zero, and an odd length
+  // so the scalar tail runs too.
+  return at::cat({at::linspace(-12, 12, 20001), at::randn({4099}, at::TensorOptions().dtype(at::kFloat)) * 3,
+                  at::tensor({0.0f, -0.0f, 1e-30f, -1e-30f, 80.0f, -80.0f, 1e4f, -1e4f})});
+}
+
+TEST(FastGelu, MatchesLibTorchInFloat32) {
+  const auto x = inputs();
+  if (!gelu_tanh_fast_applies(x)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const auto ref = at::gelu(x.to(at::kDouble), "tanh");
+  const auto got = gelu_tanh_fast(x).to(at::kDouble);
+  // Absolute error near zero, relative elsewhere: float32's own rounding is ~6e-8.
+  const auto err = (got - ref).abs() / (ref.abs() + 1e-3);
+  EXPECT_LE(err.max().item<double>(), 2e-6);
+  EXPECT_EQ(at::gelu(x, "tanh").sizes(), gelu_tanh_fast(x).sizes());
+}
+
+TEST(FastGelu, BFloat16WithinOneRoundingStep) {
+  const auto x = inputs().to(at::kBFloat16);
+  if (!gelu_tanh_fast_applies(x)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const auto exact = at::gelu(x.to(at::kDouble), "tanh");
+  const auto got = gelu_tanh_fast(x).to(at::kDouble);
+  // bf16 keeps 8 significant bits: one step is 2^-7 of the value at most.
+  const auto err = (got - exact).abs() - exact.abs() * (1.0 / 128) - 1e-12;  // floor: far-negative tail ~1e-16
+  EXPECT_LE(err.max().item<double>(), 0.0);
+  EXPECT_EQ(gelu_tanh_fast(x).scalar_type(), at::kBFloat16);
+}
+
+TEST(FastGelu, RefusesWhatItCannotDo) {
+  EXPECT_FALSE(gelu_tanh_fast_applies(at::ones({4}, at::kDouble)));
+  EXPECT_FALSE(gelu_tanh_fast_applies(at::ones({4, 4}).t().slice(0, 0, 2)));  // not contiguous
+  EXPECT_FALSE(gelu_tanh_fast_applies(at::ones({4}).requires_grad_(true)));
+}
+
+}  // namespace
