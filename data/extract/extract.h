@@ -70,7 +70,7 @@ struct ExtractSummary {
   int64_t slots = 0;          // token slots the forwards computed (tokens + padding)
   int64_t padded_slots = 0;   // slots one-sequence-per-row padding would have computed for the same groups
   int64_t forwards = 0;
-  double seconds = 0, forward_seconds = 0;
+  double seconds = 0, forward_seconds = 0, load_seconds = 0;  // load: model and tokenizer (within seconds)
   int64_t file_bytes = 0;
   bool complete = false;      // finished (false when cancelled)
   bool already_complete = false;

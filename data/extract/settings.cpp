@@ -52,11 +52,11 @@ std::string ExtractSummary::format() const {
                 "%s: %lld snippets in the store (%lld written now, %lld resumed), %lld tokens, %lld words\n"
                 "  %lld forwards, %lld token slots (padding %.1f%%); one-per-row padding would have needed %lld "
                 "(%.1f%% avoided)\n"
-                "  %.1f s (%.1f s in forwards), %.0f tokens/s, %.1f MB on disk%s\n",
+                "  %.1f s (%.1f s in forwards, %.1f s loading the model), %.0f tokens/s, %.1f MB on disk%s\n",
                 out.c_str(), (long long)total_snippets, (long long)snippets, (long long)resumed_from,
                 (long long)tokens, (long long)words, (long long)forwards, (long long)slots,
                 slots ? 100.0 * (1.0 - double(tokens) / double(slots)) : 0.0, (long long)padded_slots,
-                100.0 * pad_avoided, seconds, forward_seconds, seconds > 0 ? double(tokens) / seconds : 0.0,
+                100.0 * pad_avoided, seconds, forward_seconds, load_seconds, seconds > 0 ? double(tokens) / seconds : 0.0,
                 double(file_bytes) / 1e6, complete ? "" : " (NOT complete: rerun the same command to resume)");
   s += buf;
   std::snprintf(buf, sizeof buf,
