@@ -110,25 +110,9 @@ TEST(HfCheckpoint, RejectsBadShapes) {
   EXPECT_THROW(lm_config_json(s), ps::InputError);
 }
 
-struct Corpus {
-  std::vector<std::string> train, valid;
-  std::string tokenizer;
-};
-const Corpus& corpus() {
-  static const Corpus c = [] {
-    Corpus k;
-    // Frozen (the sources of models/tokenizer, transformer, config and safetensors at 5545a8d): the loss
-    // thresholds below were set on this text, and the live sources change with every commit.
-    k.train = pstest::frozen_documents("train");
-    k.valid = pstest::frozen_documents("valid");
-    BpeOptions o;
-    o.vocab_size = 384;
-    k.tokenizer = pstest::temp_dir("tokenizer") + "/tokenizer.json";
-    ps::write_file_atomic(k.tokenizer, tokenizer_json(train_bpe(k.train, o)));
-    return k;
-  }();
-  return c;
-}
+// Frozen (the sources of models/tokenizer, transformer, config and safetensors at 5545a8d): the loss
+// thresholds below were set on this text, and the live sources change with every commit.
+const pstest::FrozenCorpus& corpus() { return pstest::frozen_corpus("tokenizer"); }
 
 TrainOptions tiny(const std::string& arch, const std::string& out) {
   TrainOptions o;

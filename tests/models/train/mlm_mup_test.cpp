@@ -97,24 +97,7 @@ TEST(MlmRows, AttentionIsBidirectionalWithinEachDocument) {
       }
 }
 
-struct Corpus {
-  std::vector<std::string> train, valid;
-  std::string tokenizer;  // RoBERTa's special tokens first
-};
-const Corpus& corpus() {
-  static const Corpus c = [] {
-    Corpus k;
-    k.train = pstest::frozen_documents("train");
-    k.valid = pstest::frozen_documents("valid");
-    BpeOptions o;
-    o.vocab_size = 384;
-    o.special_tokens = kRobertaSpecials;
-    k.tokenizer = pstest::temp_dir("mlm_tokenizer") + "/tokenizer.json";
-    ps::write_file_atomic(k.tokenizer, tokenizer_json(train_bpe(k.train, o)));
-    return k;
-  }();
-  return c;
-}
+const pstest::FrozenCorpus& corpus() { return pstest::frozen_corpus("mlm_tokenizer", kRobertaSpecials); }
 
 TrainOptions tiny(const std::string& objective, const std::string& arch, const std::string& out) {
   TrainOptions o;

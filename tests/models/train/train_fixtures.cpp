@@ -9,7 +9,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <map>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
+#include "models/train/bpe_trainer.h"
+#include "models/util/files.h"
 #include "tests/common/scratch.h"
 
 namespace pstest {
@@ -43,6 +48,23 @@ std::vector<std::string> frozen_documents(const std::string& name) {
   while (std::getline(in, line))
     if (!line.empty()) docs.push_back(nlohmann::json::parse(line).at("text").get<std::string>());
   return docs;
+}
+
+const FrozenCorpus& frozen_corpus(const std::string& tag, const std::vector<std::string>& special_tokens) {
+  static std::map<std::string, FrozenCorpus> built;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = built.find(tag);
+  if (it != built.end()) return it->second;
+  FrozenCorpus k;
+  k.train = frozen_documents("train");
+  k.valid = frozen_documents("valid");
+  ps::train::BpeOptions o;
+  o.vocab_size = 384;
+  if (!special_tokens.empty()) o.special_tokens = special_tokens;  // else BpeOptions' own (<|endoftext|>)
+  k.tokenizer = temp_dir(tag) + "/tokenizer.json";
+  ps::write_file_atomic(k.tokenizer, ps::train::tokenizer_json(ps::train::train_bpe(k.train, o)));
+  return built.emplace(tag, std::move(k)).first->second;
 }
 
 std::string temp_dir(const std::string& name) {

@@ -11,6 +11,13 @@ std::vector<std::string> source_documents(const std::vector<std::string>& dirs);
 // A frozen snapshot of project sources (tests/models/train/fixtures/code_<name>.jsonl, one {"path","text"} per
 // line), for tests whose thresholds depend on the text: the live sources change with every commit.
 std::vector<std::string> frozen_documents(const std::string& name);
+// The frozen train/valid documents and a 384-token BPE tokenizer trained on the train part (the given special
+// tokens first, or BpeOptions' default <|endoftext|>), written to a scratch folder named tag. Built once per process and tag.
+struct FrozenCorpus {
+  std::vector<std::string> train, valid;
+  std::string tokenizer;  // path of tokenizer.json
+};
+const FrozenCorpus& frozen_corpus(const std::string& tag, const std::vector<std::string>& special_tokens = {});
 // An empty folder PS_BINARY_DIR/train_tests/<name>_<pid>.
 std::string temp_dir(const std::string& name);
 // "" when node and the npm `tokenizers` package are available, else why the reference tests skip.
