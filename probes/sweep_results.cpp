@@ -76,13 +76,22 @@ nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
           {"max_split_sizes", {o.split.max_train, o.split.max_valid, o.split.max_test}}};
 }
 
-const std::vector<std::string>& metric_columns(ProbeKind kind) {
-  static const std::vector<std::string> ast = {"f1_macro",        "precision_macro", "recall_macro",
-                                               "f1_micro",        "precision_micro", "recall_micro",
-                                               "c_accuracy",      "u_accuracy",      "valid_f1_macro"};
-  static const std::vector<std::string> distance = {"uuas", "spearman", "n_lengths", "valid_uuas"};
-  static const std::vector<std::string> depth = {"root_accuracy", "spearman", "n_lengths", "valid_spearman"};
-  static const std::vector<std::string> linear = {"accuracy", "valid_accuracy"};
+namespace {
+
+// Per probe kind: the metric columns, then the loss terms each beside its label prior.
+struct KindColumns {
+  std::vector<std::string> metrics, terms;
+};
+
+const KindColumns& columns_of(ProbeKind kind) {
+  static const KindColumns ast{{"f1_macro", "precision_macro", "recall_macro", "f1_micro", "precision_micro",
+                                "recall_micro", "c_accuracy", "u_accuracy", "valid_f1_macro"},
+                               {"valid_loss_d", "prior_d", "valid_loss_c", "prior_c", "valid_loss_u", "prior_u"}};
+  static const KindColumns distance{{"uuas", "spearman", "n_lengths", "valid_uuas"},
+                                    {"valid_loss_distance_l1", "prior_distance_l1"}};
+  static const KindColumns depth{{"root_accuracy", "spearman", "n_lengths", "valid_spearman"},
+                                 {"valid_loss_depth_l1", "prior_depth_l1"}};
+  static const KindColumns linear{{"accuracy", "valid_accuracy"}, {"valid_loss_ce", "prior_ce"}};
   switch (kind) {
     case ProbeKind::ast: return ast;
     case ProbeKind::distance: return distance;
@@ -92,19 +101,10 @@ const std::vector<std::string>& metric_columns(ProbeKind kind) {
   return ast;
 }
 
-const std::vector<std::string>& term_columns(ProbeKind kind) {
-  static const std::vector<std::string> ast = {"valid_loss_d", "prior_d", "valid_loss_c", "prior_c", "valid_loss_u", "prior_u"};
-  static const std::vector<std::string> distance = {"valid_loss_distance_l1", "prior_distance_l1"};
-  static const std::vector<std::string> depth = {"valid_loss_depth_l1", "prior_depth_l1"};
-  static const std::vector<std::string> linear = {"valid_loss_ce", "prior_ce"};
-  switch (kind) {
-    case ProbeKind::ast: return ast;
-    case ProbeKind::distance: return distance;
-    case ProbeKind::depth: return depth;
-    case ProbeKind::linear: return linear;
-  }
-  return ast;
-}
+}  // namespace
+
+const std::vector<std::string>& metric_columns(ProbeKind kind) { return columns_of(kind).metrics; }
+const std::vector<std::string>& term_columns(ProbeKind kind) { return columns_of(kind).terms; }
 
 Results::Results(const std::string& out_dir, const nlohmann::json& settings, ProbeKind kind)
     : dir_(out_dir), settings_(settings), kind_(kind) {
