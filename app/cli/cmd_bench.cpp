@@ -50,7 +50,7 @@ void bench_forward(const BenchForwardArgs& a) {
   int64_t total = 0, longest = 0;
   for (const auto& s : seqs) total += s.size(), longest = std::max<int64_t>(longest, s.size());
   std::printf("model: %s  layers=%lld d_model=%lld  dtype=%s threads=%d\n", arch.model_type.c_str(), (long long)arch.n_layers,
-              (long long)arch.d_model, a.flags.dtype.c_str(), a.flags.threads > 0 ? a.flags.threads : ps::models::hardware_threads());
+              (long long)arch.d_model, opened.engine->options().dtype.c_str(), a.flags.threads > 0 ? a.flags.threads : ps::models::hardware_threads());
   std::printf("workload: %d sequences, %lld tokens, lengths %lld..%lld (median target %.0f), token budget %lld\n",
               a.sequences, static_cast<long long>(total), static_cast<long long>(a.min_len),
               static_cast<long long>(longest), a.median_len, static_cast<long long>(a.flags.token_budget));

@@ -66,7 +66,7 @@ void bench_extract(const BenchExtractArgs& a) {
   int64_t total = 0, longest = 0;
   for (int64_t n : lengths) total += n, longest = std::max(longest, n);
   std::printf("model: %s layers=%lld d_model=%lld dtype=%s threads=%d\n", arch.model_type.c_str(),
-              (long long)arch.n_layers, (long long)arch.d_model, a.flags.dtype.c_str(),
+              (long long)arch.n_layers, (long long)arch.d_model, opened.engine->options().dtype.c_str(),
               a.flags.threads > 0 ? a.flags.threads : ps::models::hardware_threads());
   std::printf("workload: %zu snippets of %s, %lld tokens, longest %lld, mean %.0f; token budget %lld; layers %s\n",
               seqs.size(), a.corpus.c_str(), (long long)total, (long long)longest, double(total) / seqs.size(),
