@@ -108,8 +108,8 @@ Engine::Engine(std::shared_ptr<const Transformer> model, EngineOptions options)
   if (!model_) throw InputError("Engine: no model");
   keep_large_allocations_in_heap();
   options_.validate();
-  if (options_.dtype == "auto") options_.dtype = c10::toString(model_->dtype()) == std::string("BFloat16") ? "bfloat16"
-                                                 : model_->dtype() == at::kHalf ? "float16" : "float32";
+  if (options_.dtype == "auto")  // already resolved when the model was loaded: run what it is
+    options_.dtype = model_->dtype() == at::kBFloat16 ? "bfloat16" : model_->dtype() == at::kHalf ? "float16" : "float32";
   const at::ScalarType want = dtype_from_name(options_.dtype);
   const at::Device have = model_->device();
   const bool same_device =

@@ -13,7 +13,7 @@
 
 namespace ps::models {
 
-PackedAttentionPlan plan_packed_attention(const std::vector<int64_t>& lengths, int64_t heads, const BucketMask& mask,
+PackedAttentionPlan plan_packed_attention(const std::vector<int64_t>& lengths, int64_t heads, const SequenceMask& mask,
                                           at::Device device) {
   PackedAttentionPlan plan;
   for (int64_t n : lengths) {

@@ -245,7 +245,7 @@ ForwardOutput Transformer::forward_packed(const PackedInput& in, const Capture& 
     throw RuntimeError("forward_packed: position_ids must be [T] int64 like input_ids");
   check_positions(pos, arch_);
   const bool causal = arch_.causal;
-  const BucketMask mask = in.mask ? in.mask : BucketMask([causal](const at::Tensor& seg) { return segment_mask(seg, causal); });
+  const SequenceMask mask = in.mask ? in.mask : SequenceMask([causal](const at::Tensor& seg) { return segment_mask(seg, causal); });
   const auto plan = plan_packed_attention(in.lengths, arch_.n_heads, mask, ids.device());
   const double scale = 1.0 / std::sqrt(double(arch_.head_dim));
   return run_stack(ids, pos, at::zeros_like(ids), capture,

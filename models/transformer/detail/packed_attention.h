@@ -11,8 +11,8 @@
 
 namespace ps::models {
 
-// Builds [n, S, S] bool (true = query may attend key) from [n, S] segment ids (0, -1 for padding).
-using BucketMask = std::function<at::Tensor(const at::Tensor& seg)>;
+// Builds [1, S, S] bool (true = query may attend key) from one sequence's [1, S] segment ids (as masks.h).
+using SequenceMask = std::function<at::Tensor(const at::Tensor& seg)>;
 
 struct PackedAttentionPlan {
   struct Task {
@@ -25,7 +25,7 @@ struct PackedAttentionPlan {
   int64_t total = 0;                      // T
 };
 
-PackedAttentionPlan plan_packed_attention(const std::vector<int64_t>& lengths, int64_t heads, const BucketMask& mask,
+PackedAttentionPlan plan_packed_attention(const std::vector<int64_t>& lengths, int64_t heads, const SequenceMask& mask,
                                           at::Device device);
 
 // q [T,H,hd], k/v [T,Hkv,hd] → context [T, H*hd]. patterns (optional) receives one [H, len, len] per sequence.
