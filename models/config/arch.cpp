@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/config/rope_scaling.h"
 #include "models/config/weights_map.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -169,34 +170,9 @@ void parse_llama(const Fields& f, ArchSpec& a, bool qwen2) {
   }
   if (f.boolean("use_sliding_window", a.model_type == "mistral") && f.has("sliding_window"))
     a.sliding_window = f.positive("sliding_window");
-  if (f.has("rope_scaling")) {
-    const json& rs = f.j.at("rope_scaling");
-    if (!rs.is_object()) f.fail("rope_scaling", std::string("expected an object, got ") + rs.type_name());
-    const Fields r{rs, f.src};
-    auto sub = [&](const std::string& k) { return "rope_scaling." + k; };
-    std::string type;
-    if (r.has("rope_type")) type = r.string("rope_type");
-    else if (r.has("type")) type = r.string("type");
-    else f.fail(sub("type"), "missing");
-    if (type == "default") return;
-    const double factor = r.has("factor") ? r.number("factor") : 0.0;
-    if (!(factor >= 1.0)) f.fail(sub("factor"), "missing or below 1");
-    a.rope_factor = factor;
-    if (type == "linear") {
-      a.rope_scaling = RopeScaling::Linear;
-    } else if (type == "dynamic") {
-      a.rope_scaling = RopeScaling::Dynamic;
-    } else if (type == "llama3") {
-      a.rope_scaling = RopeScaling::Llama3;
-      a.rope_low_freq_factor = r.number("low_freq_factor", 1.0);
-      a.rope_high_freq_factor = r.number("high_freq_factor", 4.0);
-      a.rope_original_max_positions = r.integer("original_max_position_embeddings", 8192);
-      if (a.rope_high_freq_factor <= a.rope_low_freq_factor)
-        f.fail(sub("high_freq_factor"), "must exceed low_freq_factor");
-    } else {
-      f.fail(sub("type"), "unsupported '" + type + "' (supported: linear, dynamic, llama3)");
-    }
-  }
+  // Phi-3 style: the trained length at the top level (longrope reads it; see apply_rope_scaling).
+  if (f.has("original_max_position_embeddings"))
+    a.config_original_max_position_embeddings = f.positive("original_max_position_embeddings");
 }
 
 // The parameter count must fit int64 even at 8 bytes each; whether the checkpoint agrees with the
@@ -239,6 +215,9 @@ ArchSpec parse_arch(const std::string& text, const std::string& src) {
     a.head_dim = a.d_model / a.n_heads;
   }
   if (a.positional == PositionalKind::Rotary && a.head_dim % 2 != 0) f.fail("head_dim", "rotary needs an even head_dim");
+  // After head_dim is known (longrope's factor lists have head_dim/2 entries). HF ignores rope_scaling
+  // on learned-position families, and so do we.
+  if (a.positional == PositionalKind::Rotary) apply_rope_scaling(a, f.has("rope_scaling") ? j.at("rope_scaling") : json(), src);
   if (a.family != Family::BERT) a.pad_token_id = f.token_id("pad_token_id");
   a.bos_token_id = f.token_id("bos_token_id");
   a.eos_token_id = f.token_id("eos_token_id");

@@ -7,6 +7,7 @@
 //   LLaMA    (model_type llama, mistral, qwen2): pre-RMSNorm, rotary, SwiGLU, GQA, causal
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ps::models {
 
@@ -14,7 +15,8 @@ enum class Family { GPT2, BERT, LLaMA };
 enum class NormKind { LayerNorm, RMSNorm };
 enum class Activation { GeluNew /*tanh approx*/, Gelu /*exact erf*/, Relu, Silu };
 enum class PositionalKind { Learned, Rotary };
-enum class RopeScaling { None, Linear, Dynamic /*NTK*/, Llama3 };
+// Hugging Face's rope_type values (modeling_rope_utils) plus CLEX's training-free form (step-wise dynamic NTK).
+enum class RopeScaling { None, Linear, Dynamic /*NTK*/, Llama3, Yarn, LongRope, Clex };
 
 const char* family_name(Family f);
 
@@ -39,11 +41,21 @@ struct ArchSpec {
   int64_t position_offset = 0;  // added to logical positions (RoBERTa: padding_idx + 1)
   int64_t type_vocab_size = 0;  // BERT family token types (0 = none)
   double rope_theta = 10000.0;
+  // RoPE scaling, resolved from config.json's rope_scaling (or an override) by apply_rope_scaling
+  // (models/config/rope_scaling.h); the frequencies themselves are computed in models/transformer/rotary.cpp.
   RopeScaling rope_scaling = RopeScaling::None;
   double rope_factor = 1.0;
-  // Llama-3 style scaling parameters (only for RopeScaling::Llama3).
-  double rope_low_freq_factor = 1.0, rope_high_freq_factor = 4.0;
+  double rope_attention_factor = 1.0;  // multiplies both cos and sin (HF attention_scaling)
+  double rope_low_freq_factor = 1.0, rope_high_freq_factor = 4.0;  // llama3
+  // The trained length the scaling refers to: rope_scaling.original_max_position_embeddings, else (llama3) 8192,
+  // else max_position_embeddings (longrope: also the top-level Phi-3 field).
   int64_t rope_original_max_positions = 8192;
+  double rope_beta_fast = 32.0, rope_beta_slow = 1.0;  // yarn
+  bool rope_truncate = true;                           // yarn: floor/ceil the correction range
+  std::vector<double> rope_short_factor, rope_long_factor;  // longrope, head_dim/2 each
+  int64_t rope_max_factor = 16;                        // clex: the largest step t
+  int64_t config_original_max_position_embeddings = 0;  // top-level config.json field (Phi-3), 0 = absent
+  std::string rope_scaling_json;  // the rope_scaling object applied, compact JSON ("" = none): for manifests
   bool qkv_bias = true;        // biases on the q/k/v projections
   bool o_bias = true;          // bias on the attention output projection
   bool mlp_bias = true;        // biases on the MLP projections
