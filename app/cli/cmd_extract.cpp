@@ -18,6 +18,7 @@ struct ExtractArgs {
   EngineFlags engine;
   std::string shard = "0/1";
   int64_t random_seed = -1;
+  std::string random_scope = "full";
 };
 
 void run_extract(ExtractArgs& a) {
@@ -25,6 +26,9 @@ void run_extract(ExtractArgs& a) {
   o.engine = a.engine.options();
   std::tie(o.shard_index, o.shard_count) = ps::extract::parse_shard(a.shard);
   if (a.random_seed >= 0) o.random_weights = uint64_t(a.random_seed);
+  if (a.random_scope != "full" && a.random_scope != "encoder")
+    throw ps::InputError("--random-scope '" + a.random_scope + "': expected full or encoder");
+  o.random_keep_embeddings = a.random_scope == "encoder";
   Progress progress("extract", 0, "snippets");
   ps::extract::ExtractSummary sum;
   {
@@ -91,6 +95,10 @@ void add_extract_command(CLI::App& app) {
   cmd->add_option("--splits", o.splits, "keep only these corpus splits, e.g. valid,test (default: all)");
   cmd->add_option("--random-weights", a->random_seed,
                   "use the architecture with random weights drawn from this seed (the probing baseline)");
+  cmd->add_option("--random-scope", a->random_scope,
+                  "with --random-weights: full (every weight random) or encoder (keep the checkpoint's embeddings, "
+                  "randomise the blocks: the AST-Probe reference's baseline; label suffix -random-encoder)")
+      ->capture_default_str();
   cmd->add_option("--label", o.model_label, "model name in results (default: the model directory's name)");
   cmd->add_option("--group-tokens", o.group_tokens, "tokens per committed group (0 = --token-budget)")
       ->capture_default_str();

@@ -159,6 +159,9 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   models::ModelSource source = opt.random_weights ? models::ModelSource::random(opt.model_dir, *opt.random_weights)
                                                   : models::ModelSource::directory(opt.model_dir);
   source.tokenizer = tokenizer_path;
+  if (opt.random_keep_embeddings && !opt.random_weights)
+    throw InputError("--random-scope encoder: needs --random-weights SEED");
+  source.keep_embeddings = opt.random_keep_embeddings;
   std::shared_ptr<const models::Engine> engine = opt.shared_engine;
   std::shared_ptr<const tok::Tokenizer> tokenizer_ptr;
   // Hashing the weights for the manifest reads them once more (0.8 s for GPT-2 small): overlap it with the load.

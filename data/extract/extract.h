@@ -47,6 +47,9 @@ struct ExtractOptions {
   std::string splits;                    // keep only these corpus splits, e.g. "valid,test" ("" = all)
   bool overwrite = false;                // replace an existing store instead of resuming it
   std::optional<uint64_t> random_weights;  // the same architecture with random weights (a probing baseline)
+  // With random_weights: keep the checkpoint's embeddings and randomise only the blocks (the AST-Probe
+  // reference's random baseline); false randomises everything.
+  bool random_keep_embeddings = false;
   std::string model_label;                 // short name for tables/plots; default: directory name (+ "-random")
   int64_t group_tokens = 0;                // tokens per commit group (0 = the engine's token budget)
   // Faces that already hold a model (the GUI's shared Engine, benchmarks of random presets) pass it instead of

@@ -87,7 +87,9 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
       {"packing", models::packing_name(opt.engine.packing)}, {"token_budget", opt.engine.token_budget},
       {"mask", opt.engine.mask}, {"group_tokens", plan.group_tokens},
       {"shard_count", opt.shard_count}, {"limit", opt.limit}, {"splits", opt.splits}, {"gzip", opt.gzip},
-      {"weights", opt.random_weights ? "random:" + std::to_string(*opt.random_weights) : "checkpoint"}};
+      {"weights", opt.random_weights ? std::string(opt.random_keep_embeddings ? "random-encoder:" : "random:") +
+                                            std::to_string(*opt.random_weights)
+                                      : "checkpoint"}};
   store::Manifest m;
   for (auto it = settings.begin(); it != settings.end(); ++it)
     m[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();

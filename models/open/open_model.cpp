@@ -12,13 +12,31 @@ namespace ps::models {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The checkpoint's embedding parameters (canonical keys "embed.*": tokens, positions, token types and the
+// embedding LayerNorm) over freshly drawn blocks, final norm and heads.
+std::shared_ptr<const Transformer> random_blocks_trained_embeddings(const std::string& dir, const ArchSpec& arch,
+                                                                    uint64_t seed, at::ScalarType dtype,
+                                                                    at::Device device) {
+  const auto trained = Transformer::load(dir, dtype, device);
+  const auto random = Transformer::random_init(arch, seed, dtype, device);
+  std::map<std::string, at::Tensor> embeddings;
+  for (const auto& [key, tensor] : trained->parameters())
+    if (key.rfind("embed.", 0) == 0) embeddings[key] = tensor;
+  if (embeddings.empty()) throw InputError(dir + ": the checkpoint has no embedding parameters to keep");
+  return random->with_changes(random->arch(), embeddings);
+}
+
+}  // namespace
+
 std::string default_label(const ModelSource& source) {
   if (!source.preset.empty()) return source.preset + "-random";
   std::string label = fs::path(source.dir).lexically_normal().filename().string();
   if ((label.empty() || label == ".") && !source.dir.empty())
     label = fs::absolute(source.dir).lexically_normal().parent_path().filename().string();
   if (label.empty()) label = "in-memory";
-  if (source.random_seed) label += "-random";
+  if (source.random_seed) label += source.keep_embeddings ? "-random-encoder" : "-random";
   return label;
 }
 
@@ -28,6 +46,8 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
   if (source.preset.empty() && source.dir.empty()) throw InputError("model source: give a model directory or a preset");
   if (!source.preset.empty() && !source.random_seed)
     throw InputError("model source: preset '" + source.preset + "' has no weights; it needs a random seed");
+  if (source.keep_embeddings && (!source.random_seed || source.dir.empty()))
+    throw InputError("model source: keeping the trained embeddings needs random weights and a model directory");
 
   OpenedModel out;
   out.tokenizer_path = !source.tokenizer.empty()            ? source.tokenizer
@@ -60,6 +80,8 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
   std::shared_ptr<const Transformer> model;
   if (!source.preset.empty())
     model = random_model_preset(source.preset, dtype, *source.random_seed, device);
+  else if (source.random_seed && source.keep_embeddings)
+    model = random_blocks_trained_embeddings(source.dir, arch, *source.random_seed, dtype, device);
   else if (source.random_seed)
     model = Transformer::random_init(arch, *source.random_seed, dtype, device);
   else

@@ -18,6 +18,9 @@ struct ModelSource {
   std::optional<uint64_t> random_seed;  // random weights from this seed, shaped by dir's config.json or preset
   std::string preset;                   // "gpt2-small", ... (see arch_preset_names); needs random weights
   std::string tokenizer;                // tokenizer.json; default: dir/tokenizer.json (none for a bare preset)
+  // Random weights only: keep the checkpoint's embeddings (tokens, positions, token types, embedding norm) and
+  // randomise the blocks, as the AST-Probe reference's random baseline does; false = randomise everything.
+  bool keep_embeddings = false;
 
   static ModelSource directory(std::string dir) { return {std::move(dir), std::nullopt, "", ""}; }
   static ModelSource random(std::string dir, uint64_t seed) { return {std::move(dir), seed, "", ""}; }

@@ -291,5 +291,37 @@ TEST_F(Extract, EveryRecordSkippedSaysWhichLimitSkippedThem) {
   }
 }
 
+// Encoder-only randomisation (the AST-Probe reference's baseline) keeps the checkpoint's embeddings exactly and
+// draws every block as full randomisation does; the store's layer 0 then equals the trained model's layer 0.
+TEST_F(Extract, RandomEncoderKeepsTheTrainedEmbeddingsOnly) {
+  const auto trained = models::Transformer::load(*model_);
+  auto src = models::ModelSource::random(*model_, 7);
+  const auto full = models::open_model(src).engine->model_ptr();
+  src.keep_embeddings = true;
+  const auto opened = models::open_model(src);
+  EXPECT_EQ(opened.label, std::filesystem::path(*model_).filename().string() + "-random-encoder");
+  const auto& enc = opened.engine->model().parameters();
+  for (const auto& [key, t] : enc) {
+    const bool embedding = key.rfind("embed.", 0) == 0;
+    EXPECT_EQ(at::equal(t, trained->parameters().at(key)), embedding) << key;
+    EXPECT_EQ(at::equal(t, full->parameters().at(key)), !embedding) << key;
+  }
+  auto no_dir = models::ModelSource::named_preset("gpt2-small", 1);
+  no_dir.keep_embeddings = true;
+  EXPECT_THROW(models::open_model(no_dir), InputError);
+
+  const auto corpus = write_corpus(dir_, 4);
+  auto o = tiny_options(*model_, corpus, dir_ + "/enc.h5");
+  o.random_weights = 7;
+  o.random_keep_embeddings = true;
+  ASSERT_TRUE(extract(o).complete);
+  auto t = tiny_options(*model_, corpus, dir_ + "/trained.h5");
+  ASSERT_TRUE(extract(t).complete);
+  store::StoreReader re(o.out), rt(t.out);
+  EXPECT_EQ(re.manifest().at("weights"), "random-encoder:7");
+  EXPECT_EQ(re.load_layer_words(0).data, rt.load_layer_words(0).data);
+  EXPECT_NE(re.load_layer_words(1).data, rt.load_layer_words(1).data);
+}
+
 }  // namespace
 }  // namespace ps::extract
