@@ -1,0 +1,35 @@
+#pragma once
+// Weight-level interventions that write a new model directory in the Hugging Face layout (config.json,
+// model.safetensors, the tokenizer files), so every command, the GUI and other tools load the result as
+// they load any checkpoint. What HF has a field for goes into config.json (max positions, rope_scaling);
+// the rest (which intervention, its parameters, the source model and its hash) into
+// probescope_intervention.json beside it.
+#include <optional>
+#include <string>
+
+#include "models/intervene/stretch.h"
+
+namespace ps::models {
+
+inline constexpr const char* kInterventionFile = "probescope_intervention.json";
+
+struct InterveneOptions {
+  std::string model_dir;                // source: HF directory
+  std::string out_dir;                  // written atomically (temp dir + rename)
+  std::optional<StretchSpec> stretch;   // learned position tables only (GPT-2, BERT, RoBERTa)
+  std::string rope_scaling;             // "" = none; LLaMA family only (see rope_scaling.h when present)
+  bool force = false;                   // replace a non-empty out_dir
+};
+
+struct InterveneResult {
+  std::string out_dir;
+  int64_t max_positions_before = 0, max_positions_after = 0;  // ArchSpec::max_positions
+  std::string record_json;                                    // what probescope_intervention.json holds
+};
+
+// InputError (one line, naming the setting or file) for: no intervention asked, out_dir == model_dir, a
+// non-empty out_dir without force, stretching a rotary model, a bad spec. The source is never modified and
+// a killed run leaves only a hidden temp directory beside out_dir, never a half-written model.
+InterveneResult intervene(const InterveneOptions& options);
+
+}  // namespace ps::models
