@@ -192,18 +192,25 @@ int64_t table_k(const std::vector<F1Row>& f1, const std::vector<std::string>& mo
 
 }  // namespace
 
-Best best_f1(const plot::CsvTable& summary, const std::string& model) {
+namespace {
+
+// Best (layer, k) of a model, at one layer when only_layer >= 0, chosen as best_f1 does.
+Best best_where(const plot::CsvTable& summary, const std::string& model, int only_layer = -1) {
   Best b;
   const auto rows = f1_rows(summary);
   bool valid = false;  // choose on validation whenever the model has validation F1
   for (const auto& r : rows) valid = valid || (r.model == model && std::isfinite(r.valid));
   for (const auto& r : rows) {
-    if (r.model != model) continue;
+    if (r.model != model || (only_layer >= 0 && r.layer != only_layer)) continue;
     const double key = valid ? r.valid : r.f1, best = valid ? b.valid : b.f1;
     if (std::isfinite(key) && (!b.found || key > best)) b = {true, r.layer, r.k, r.f1, r.std, valid ? r.valid : kNaN, valid};
   }
   return b;
 }
+
+}  // namespace
+
+Best best_f1(const plot::CsvTable& summary, const std::string& model) { return best_where(summary, model); }
 
 double f1_at(const plot::CsvTable& summary, const std::string& model, int layer, int64_t k) {
   for (const auto& r : f1_rows(summary))
@@ -283,6 +290,114 @@ Findings findings(const StudyInputs& in) {
   return f;
 }
 
+namespace {
+
+std::string with_std(double f, double sd) { return fmt(f) + (sd > 0 ? " ± " + fmt(sd) : ""); }
+
+Claim above_every_baseline(const StudyInputs& in, const Best& t) {
+  std::string vs, below;
+  auto check = [&](const std::string& name, double f, double sd) {
+    if (!std::isfinite(f)) return;
+    vs += (vs.empty() ? "" : ", ") + name + " " + with_std(f, sd);
+    if (!clearly_above(t.f1, t.f1_std, f, sd)) below += (below.empty() ? "" : ", ") + name;
+  };
+  const Best embeddings = best_where(in.probe_summary, in.trained, 0);
+  if (embeddings.found) check("embeddings (layer 0)", embeddings.f1, embeddings.f1_std);
+  for (const auto& m : in.random_baselines) {
+    const Best b = best_f1(in.probe_summary, m);
+    if (b.found) check(m, b.f1, b.f1_std);
+  }
+  for (const auto& b : baseline_rows(in.baselines))
+    if (b.model == in.trained && b.name != "gold_through_alignment") check(b.name, b.f1, b.std);
+  return {"the trained model's best layer is clearly above every baseline", below.empty() ? "holds" : "does not hold",
+          "trained " + with_std(t.f1, t.f1_std) + " (layer " + std::to_string(t.layer) + ", k = " +
+              std::to_string(t.k) + ") vs " + vs + (below.empty() ? "" : "; not clearly above: " + below)};
+}
+
+Claim random_like_embeddings(const StudyInputs& in) {
+  const Best e = best_where(in.probe_summary, in.trained, 0);
+  std::string ev, differ;
+  for (const auto& m : in.random_baselines) {
+    const Best r = best_f1(in.probe_summary, m);
+    if (!r.found || !e.found) continue;
+    ev += (ev.empty() ? "" : "; ") + m + " " + with_std(r.f1, r.f1_std) + " vs embeddings " + with_std(e.f1, e.f1_std);
+    if (clearly_above(r.f1, r.f1_std, e.f1, e.f1_std) || clearly_above(e.f1, e.f1_std, r.f1, r.f1_std))
+      differ += (differ.empty() ? "" : ", ") + m;
+  }
+  if (ev.empty()) return {"random weights ≈ embeddings", "not measured", "needs a random baseline and layer 0"};
+  return {"random weights ≈ embeddings", differ.empty() ? "holds" : "does not hold",
+          ev + (differ.empty() ? " (no gap beyond 0.02 and twice the seeds' std)" : "; clearly different: " + differ)};
+}
+
+Claim middle_peak(const StudyInputs& in, const Best& t) {
+  std::set<int> layers;
+  for (const auto& r : f1_rows(in.probe_summary))
+    if (r.model == in.trained && r.k == t.k) layers.insert(r.layer);
+  std::string curve;
+  for (int l : layers) curve += (curve.empty() ? "" : ", ") + std::to_string(l) + ": " + fmt(f1_at(in.probe_summary, in.trained, l, t.k));
+  if (layers.size() < 3) return {"F1 peaks in the middle layers", "not measured", "fewer than 3 layers probed"};
+  const bool interior = t.layer > *layers.begin() && t.layer < *layers.rbegin();
+  return {"F1 peaks in the middle layers", interior ? "holds" : "does not hold",
+          "best layer " + std::to_string(t.layer) + " of " + std::to_string(*layers.begin()) + ".." +
+              std::to_string(*layers.rbegin()) + "; test F1 by layer at k = " + std::to_string(t.k) + ": " + curve};
+}
+
+Claim interior_k(const StudyInputs& in, const Best& t) {
+  const Best at_layer = best_where(in.probe_summary, in.trained, t.layer);
+  std::set<int64_t> ks;
+  for (const auto& r : f1_rows(in.probe_summary))
+    if (r.model == in.trained && r.layer == t.layer) ks.insert(r.k);
+  if (ks.size() < 3) return {"F1 over k has an interior optimum", "not measured", "fewer than 3 k at the best layer"};
+  std::string curve;
+  for (int64_t k : ks) curve += (curve.empty() ? "" : ", ") + std::to_string(k) + ": " + fmt(f1_at(in.probe_summary, in.trained, t.layer, k));
+  const bool interior = at_layer.k > *ks.begin() && at_layer.k < *ks.rbegin();
+  return {"F1 over k has an interior optimum", interior ? "holds" : "does not hold",
+          "at layer " + std::to_string(t.layer) + " the best k is " + std::to_string(at_layer.k) +
+              " (chosen on validation); test F1 by k: " + curve};
+}
+
+Claim lower_id(const StudyInputs& in) {
+  const auto ids = id_rows(in.id);
+  std::string ev;
+  bool all_lower = true, any = false;
+  for (const auto& m : in.random_baselines) {
+    const double a = mean_id(ids, in.trained, "twonn"), b = mean_id(ids, m, "twonn");
+    if (!std::isfinite(a) || !std::isfinite(b)) continue;
+    any = true;
+    all_lower = all_lower && a < b;
+    ev += (ev.empty() ? "" : "; ") + std::string("trained ") + fmt(a, 1) + " vs " + m + " " + fmt(b, 1);
+  }
+  if (!any) return {"intrinsic dimension is lower after pre-training", "not measured", "needs id.csv with a random baseline"};
+  return {"intrinsic dimension is lower after pre-training", all_lower ? "holds" : "does not hold",
+          "mean TwoNN ID over layers: " + ev};
+}
+
+}  // namespace
+
+std::vector<Claim> paper_claims(const StudyInputs& in) {
+  const Best t = best_f1(in.probe_summary, in.trained);
+  if (!t.found) return {};
+  return {above_every_baseline(in, t), random_like_embeddings(in), middle_peak(in, t), interior_k(in, t), lower_id(in)};
+}
+
+StudyInputs for_language(const StudyInputs& in, const std::string& language) {
+  auto keep = [&](const plot::CsvTable& t) {
+    const auto it = std::find(t.header.begin(), t.header.end(), "language");
+    if (it == t.header.end()) return t;
+    const size_t col = size_t(it - t.header.begin());
+    plot::CsvTable out = t;
+    out.rows.clear();
+    out.line.clear();
+    for (size_t r = 0; r < t.rows.size(); ++r)
+      if (t.rows[r][col] == language) out.rows.push_back(t.rows[r]), out.line.push_back(t.line[r]);
+    return out;
+  };
+  StudyInputs out = in;
+  out.probe_summary = keep(in.probe_summary);
+  out.baselines = keep(in.baselines);
+  return out;
+}
+
 std::string study_markdown(const StudyInputs& in) {
   const auto f1 = f1_rows(in.probe_summary);
   const auto ids = id_rows(in.id);
@@ -291,6 +406,11 @@ std::string study_markdown(const StudyInputs& in) {
   std::ostringstream md;
   md << "# " << in.title << "\n\n## Findings\n\n";
   for (const auto& l : found.lines) md << "- " << l << "\n";
+  const auto claims = paper_claims(in);
+  if (!claims.empty()) {
+    md << "\n## The paper's findings on this model\n\n| finding | verdict | evidence |\n|---|---|---|\n";
+    for (const auto& c : claims) md << "| " << c.finding << " | **" << c.verdict << "** | " << c.evidence << " |\n";
+  }
   if (!in.setup_lines.empty()) {
     md << "\n## Setup\n\n";
     for (const auto& l : in.setup_lines) md << "- " << l << "\n";

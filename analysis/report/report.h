@@ -57,6 +57,19 @@ struct Findings {
 };
 Findings findings(const StudyInputs& in);
 
+// One of the AST-Probe paper's qualitative findings (Hernandez Lopez et al. 2022), tested on this study's
+// numbers: verdict is "holds", "does not hold" or "not measured", evidence the numbers behind it.
+struct Claim {
+  std::string finding, verdict, evidence;
+};
+// Trained best layer clearly above every baseline; random weights ≈ embeddings; a peak in the middle layers;
+// an interior optimum of F1 over k at the best layer; a lower intrinsic dimension after pre-training.
+std::vector<Claim> paper_claims(const StudyInputs& in);
+
+// The same study restricted to one language's rows of the probe summary and the baselines (tables without a
+// language column are kept whole), so a study over several languages reports each on its own.
+StudyInputs for_language(const StudyInputs& in, const std::string& language);
+
 // The whole report. InputError (naming the CSV) when a needed column is missing.
 std::string study_markdown(const StudyInputs& in);
 

@@ -14,7 +14,7 @@ namespace ps::cli {
 namespace {
 
 struct ReportArgs {
-  std::string probe_summary, id, out;
+  std::string probe_summary, id, out, language;
   std::vector<std::string> checkpoints, figures, baselines;
   ps::report::StudyInputs in;
 };
@@ -46,12 +46,15 @@ void run_report(ReportArgs& a) {
     if (eq == std::string::npos) throw InputError("--figure: expected PATH=CAPTION, got '" + f + "'");
     a.in.figures.push_back({f.substr(0, eq), f.substr(eq + 1)});
   }
+  if (!a.language.empty()) a.in = rp::for_language(a.in, a.language);
   const auto found = rp::findings(a.in);
   const std::string md = rp::study_markdown(a.in);
   const auto dir = std::filesystem::path(a.out).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir);
   ps::write_file_atomic(a.out, md);
   for (const auto& l : found.lines) std::printf("%s\n", l.c_str());
+  for (const auto& c : rp::paper_claims(a.in))
+    std::printf("paper finding: %s: %s (%s)\n", c.finding.c_str(), c.verdict.c_str(), c.evidence.c_str());
   std::printf("report: %s\n", a.out.c_str());
 }
 
@@ -74,6 +77,9 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--figure", a->figures, "PATH=CAPTION of a figure, PATH relative to the report (repeatable)");
   cmd->add_option("--setup", a->in.setup_lines, "a line for the Setup section (repeatable)");
   cmd->add_option("--title", a->in.title, "report title")->capture_default_str();
+  cmd->add_option("--language", a->language,
+                  "report only this language's rows of the probe summary and baselines (a multi-language study "
+                  "writes one report per language)");
   cmd->add_option("--out", a->out, "the Markdown file to write")->required();
   cmd->callback(guarded("report", [a] { run_report(*a); }));
 }

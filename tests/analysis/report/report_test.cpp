@@ -165,3 +165,61 @@ TEST(Report, LayerAndKAreChosenOnValidationAndBaselinesAreShown) {
   in.baselines = {};
   EXPECT_NE(ps::report::study_markdown(in).find("No trivial baselines given"), std::string::npos);
 }
+
+namespace {
+
+// A planted study: the trained model peaks at layer 2, k = 64 (validation and test agree), random weights and
+// the embeddings sit together near 0.30, and pre-training lowers the intrinsic dimension.
+std::string planted_summary(bool peak_in_middle) {
+  std::string csv = "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std,valid_f1_macro_mean\n";
+  const int peak = peak_in_middle ? 2 : 4;
+  for (int layer = 0; layer <= 4; ++layer)
+    for (int k : {8, 16, 32, 64, 128, 256}) {
+      const double f = layer == 0 ? 0.30 : 0.60 - 0.05 * std::abs(layer - peak) - 0.02 * std::abs(std::log2(k / 64.0));
+      csv += "trained,go," + std::to_string(layer) + "," + std::to_string(k) + ",real,3," + std::to_string(f) +
+             ",0.01," + std::to_string(f) + "\n";
+    }
+  for (int layer = 0; layer <= 4; ++layer)
+    csv += "random,go," + std::to_string(layer) + ",64,real,3,0.31,0.01,0.31\n";
+  csv += "trained,python,2,64,real,3,0.99,0.01,0.99\n";  // another language: for_language drops it
+  return csv;
+}
+
+}  // namespace
+
+TEST(Report, PaperClaimsHoldOnAPlantedStudyAndFailWhenPlantedOtherwise) {
+  StudyInputs in;
+  in.trained = "trained";
+  in.random_baselines = {"random"};
+  in.id = read_csv_table(kId, "id.csv");
+  in.baselines = read_csv_table(
+      "model,language,baseline,layer,f1_macro_mean,f1_macro_std,f1_micro_mean,f1_micro_std,n_seeds,n_snippets,"
+      "identical_pairs,n_pairs\ntrained,go,right_branching_gold,-1,0.28,0,0.3,0,1,40,,\n",
+      "baselines.csv");
+  in.probe_summary = read_csv_table(planted_summary(true), "summary.csv");
+  const auto go = ps::report::for_language(in, "go");
+  EXPECT_EQ(go.probe_summary.rows.size(), in.probe_summary.rows.size() - 1);
+  auto claims = ps::report::paper_claims(go);
+  ASSERT_EQ(claims.size(), 5u);
+  for (const auto& c : claims) EXPECT_EQ(c.verdict, "holds") << c.finding << ": " << c.evidence;
+  EXPECT_NE(claims[2].evidence.find("best layer 2 of 0..4"), std::string::npos) << claims[2].evidence;
+  EXPECT_NE(claims[3].evidence.find("the best k is 64"), std::string::npos) << claims[3].evidence;
+  // Without the language filter the python row (0.99) is the best: a mixed table would mislead.
+  EXPECT_EQ(ps::report::best_f1(in.probe_summary, "trained").f1, 0.99);
+
+  in.probe_summary = read_csv_table(planted_summary(false), "summary.csv");
+  claims = ps::report::paper_claims(ps::report::for_language(in, "go"));
+  EXPECT_EQ(claims[2].verdict, "does not hold") << claims[2].evidence;  // the peak is the last layer
+  // A random baseline as good as the trained model: not above every baseline, and not ≈ the embeddings.
+  std::string strong = planted_summary(true);
+  for (size_t at; (at = strong.find("0.31,0.01,0.31")) != std::string::npos;) strong.replace(at, 14, "0.60,0.01,0.60");
+  in.probe_summary = read_csv_table(strong, "summary.csv");
+  claims = ps::report::paper_claims(ps::report::for_language(in, "go"));
+  EXPECT_EQ(claims[0].verdict, "does not hold");
+  EXPECT_NE(claims[0].evidence.find("not clearly above: random"), std::string::npos) << claims[0].evidence;
+  EXPECT_EQ(claims[1].verdict, "does not hold");
+  // Too few k values: the k claim is not measured rather than guessed.
+  in.probe_summary = read_csv_table(kSummary, "summary.csv");
+  EXPECT_EQ(ps::report::paper_claims(in)[3].verdict, "not measured");
+  EXPECT_NE(ps::report::study_markdown(in).find("## The paper's findings on this model"), std::string::npos);
+}
