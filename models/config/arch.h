@@ -48,8 +48,8 @@ struct ArchSpec {
   double rope_attention_factor = 1.0;  // multiplies both cos and sin (HF attention_scaling)
   double rope_low_freq_factor = 1.0, rope_high_freq_factor = 4.0;  // llama3
   // The trained length the scaling refers to: rope_scaling.original_max_position_embeddings, else (llama3) 8192,
-  // else max_position_embeddings (longrope: also the top-level Phi-3 field).
-  int64_t rope_original_max_positions = 8192;
+  // else max_position_embeddings (longrope: also the top-level Phi-3 field); 0 = max_position_embeddings.
+  int64_t rope_original_max_positions = 0;
   double rope_beta_fast = 32.0, rope_beta_slow = 1.0;  // yarn
   bool rope_truncate = true;                           // yarn: floor/ceil the correction range
   std::vector<double> rope_short_factor, rope_long_factor;  // longrope, head_dim/2 each

@@ -256,11 +256,13 @@ ForwardOutput Transformer::forward_packed(const PackedInput& in, const Capture& 
                      const auto ctx = packed_attention(q, k, v, plan, scale, want_pattern ? &res.seq_patterns : nullptr);
                      res.out = at::linear(ctx, blk.o_w, blk.o_b);
                      return res;
-                   });
+                   },
+                   in.lengths);
 }
 
 ForwardOutput Transformer::run_stack(const at::Tensor& ids, const at::Tensor& pos, const at::Tensor& token_types,
-                                     const Capture& capture, const AttendFn& attend) const {
+                                     const Capture& capture, const AttendFn& attend,
+                                     const std::vector<int64_t>& packed_lengths) const {
   const int64_t L = arch_.n_layers;
   ForwardOutput out;
   // Which canonical hooks are wanted, and under which requested names.
@@ -311,7 +313,7 @@ ForwardOutput Transformer::run_stack(const at::Tensor& ids, const at::Tensor& po
   emit("hidden_states.0", x);
 
   at::Tensor cos, sin;
-  if (arch_.positional == PositionalKind::Rotary && last_layer >= 0) std::tie(cos, sin) = rope_cos_sin(arch_, pos, dtype_);
+  if (arch_.positional == PositionalKind::Rotary && last_layer >= 0) std::tie(cos, sin) = rope_cos_sin(arch_, pos, dtype_, packed_lengths);
 
   const bool post_ln = arch_.family == Family::BERT;
   for (int64_t l = 0; l <= last_layer; ++l) {

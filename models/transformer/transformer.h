@@ -135,8 +135,11 @@ class Transformer {
   Attended attention(const Block& blk, const at::Tensor& h, const at::Tensor& keep, const at::Tensor& cos,
                      const at::Tensor& sin, bool want_pattern) const;
   // Embeddings, blocks and final norm over ids of any shape; the hook plumbing shared by both forwards.
+  // packed_lengths: the sequences of a concatenated [T] batch, so length-dependent RoPE scaling uses each
+  // one's own length (padded rows are split where positions restart).
   ForwardOutput run_stack(const at::Tensor& ids, const at::Tensor& pos, const at::Tensor& token_types,
-                          const Capture& capture, const AttendFn& attend) const;
+                          const Capture& capture, const AttendFn& attend,
+                          const std::vector<int64_t>& packed_lengths = {}) const;
   at::Tensor mlp(const Block& blk, const at::Tensor& h) const;
   at::Tensor lm_logits(const at::Tensor& x) const;
 
