@@ -90,7 +90,7 @@ spec::MaskSpec parse_mask(const std::string& s) {
   spec::MaskSpec m = spec::parse_mask(s, "--mask");
   using K = spec::MaskSpec::Kind;
   if (m.kind != K::Default && m.kind != K::LmInfinite && m.kind != K::Window)
-    throw InputError("--mask '" + s + "': not a forward mask (expected default, lm-infinite:G:L or window:W)");
+    throw InputError("--mask '" + s + "': not a forward mask (expected default, lm-infinite:G:L[:LIMIT|none] or window:W)");
   if (m.kind == K::Window && m.direction != 0)
     throw InputError("--mask '" + s + "': a forward window follows the model family's direction (give window:W)");
   return m;
@@ -136,7 +136,11 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
                        " tokens; the model's limit is " + std::to_string(max_pos));
     lengths.push_back(n);
   }
-  const auto batches = plan_batches(lengths, run_options.packing, run_options.token_budget);
+  // LM-Infinite always runs concatenated: only that path has the banded kernel and the distance cap, and a
+  // padded [B,S,S] mask would cost S² per row.
+  const bool lm_infinite = parse_mask(run_options.mask).kind == spec::MaskSpec::Kind::LmInfinite;
+  const auto batches = plan_batches(lengths, lm_infinite ? Packing::Prepacked : run_options.packing,
+                                    run_options.token_budget);
   std::vector<SequenceStates> out(sequences.size());
   for (const auto& batch : batches) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -188,7 +192,8 @@ std::vector<SequenceStates> Engine::run_concatenated(const PackedRow& row, const
   in.input_ids = ids.to(device_);
   const spec::MaskSpec mode = parse_mask(mask_spec);
   const bool causal = model_->arch().causal;
-  in.mask = [mode, causal](const at::Tensor& seg) { return mask_for(mode, seg, causal); };
+  if (mode.kind == spec::MaskSpec::Kind::LmInfinite) in.lm_infinite = LmInfinite{mode.n_global, mode.local, mode.limit};
+  else in.mask = [mode, causal](const at::Tensor& seg) { return mask_for(mode, seg, causal); };
 
   ForwardOutput fo;
   {
@@ -250,10 +255,12 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
     for (size_t k = 0; k < row.seqs.size(); ++k) {
       const int64_t b = &row - batch.rows.data(), start = row.starts[k];
       const int64_t len = static_cast<int64_t>(seqs[row.seqs[k]].size());
+      const int64_t r0 = capture.pattern_rows > 0 ? std::clamp<int64_t>(capture.pattern_first_row, 0, len) : 0;
+      const int64_t r1 = capture.pattern_rows > 0 ? std::clamp<int64_t>(capture.pattern_first_row + capture.pattern_rows, r0, len) : len;
       SequenceStates st;
       for (const auto& [name, t] : fo.hooks) {
-        at::Tensor piece = t.dim() == 4  // attention pattern [B, H, q, k]
-                               ? t[b].slice(1, start, start + len).slice(2, start, start + len)
+        at::Tensor piece = t.dim() == 4  // attention pattern [B, H, q, k], the rows asked for
+                               ? t[b].slice(1, start + r0, start + r1).slice(2, start, start + len)
                                : t[b].slice(0, start, start + len);
         st.hooks.emplace(name, keep_piece(piece, keep_dtype));
       }

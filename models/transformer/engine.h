@@ -29,7 +29,9 @@ struct LoadOptions {
 struct RunOptions {
   int64_t token_budget = 8192;    // tokens per forward (padded modes: rows × row length)
   Packing packing = Packing::Prepacked;
-  std::string mask = "default";   // default (the family's), or lm-infinite:<n_global>:<L_local>, window:<W>
+  // default (the family's), lm-infinite:<n_global>:<L_local>[:<limit>|none] (always runs prepacked, banded,
+  // with the rotary distance cap; see masks.h), window:<W>
+  std::string mask = "default";
   void validate() const;          // throws InputError naming the setting
 };
 

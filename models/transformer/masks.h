@@ -15,8 +15,19 @@ namespace ps::models {
 // Same segment and (bidirectional or j <= i).
 at::Tensor segment_mask(const at::Tensor& seg, bool causal);
 
-// LM-Infinite Λ-shape (Han et al. 2023), causal: j <= i and (j < n_global or i - j < local).
+// LM-Infinite Λ-shape (Han et al. 2023), causal: j <= i and (j < n_global or i - j < local). This is the
+// mask alone (pictures, and the reference for learned positions); the forward runs the banded kernel
+// with the rotary distance cap instead (LmInfinite below), never an n×n mask.
 at::Tensor lm_infinite_mask(const at::Tensor& seg, int64_t n_global, int64_t local);
+
+// LM-Infinite as the forward runs it (spec: shared/specs/interventions.md §1). Query i sees keys
+// i-local+1..i with ordinary RoPE (the local band) and keys j < n_global with i - j >= local (the global
+// branch). A global-branch key is left unrotated and the query is rotated by min(limit, i), so its logit
+// sees a distance of at most `limit` (rotary models only; learned positions get the Λ shape alone).
+struct LmInfinite {
+  int64_t n_global = 0, local = 1;
+  int64_t limit = 0;  // distance cap (>= local; the authors' default is local); 0 = none: plain RoPE logits
+};
 
 // Sliding window of `window` tokens: causal j <= i and i - j < window; bidirectional |i - j| < window.
 at::Tensor sliding_window_mask(const at::Tensor& seg, int64_t window, bool causal);

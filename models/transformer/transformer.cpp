@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "models/transformer/detail/fast_gelu.h"
+#include "models/transformer/detail/lambda_attention.h"
 #include "models/transformer/detail/packed_attention.h"
 #include "models/transformer/detail/rotary.h"
 #include "models/transformer/masks.h"
@@ -246,14 +247,23 @@ ForwardOutput Transformer::forward_packed(const PackedInput& in, const Capture& 
   check_positions(pos, arch_);
   const bool causal = arch_.causal;
   const SequenceMask mask = in.mask ? in.mask : SequenceMask([causal](const at::Tensor& seg) { return segment_mask(seg, causal); });
-  const auto plan = plan_packed_attention(in.lengths, arch_.n_heads, mask, ids.device());
+  auto plan = plan_packed_attention(in.lengths, arch_.n_heads, mask, ids.device(), in.lm_infinite);
+  plan.pattern_first_row = capture.pattern_first_row, plan.pattern_rows = capture.pattern_rows;
   const double scale = 1.0 / std::sqrt(double(arch_.head_dim));
   return run_stack(ids, pos, at::zeros_like(ids), capture,
                    [&](const Block& blk, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
                        bool want_pattern) {
-                     auto [q, k, v] = project_qkv(blk, h, cos, sin);
                      Attended res;
-                     const auto ctx = packed_attention(q, k, v, plan, scale, want_pattern ? &res.seq_patterns : nullptr);
+                     auto* patterns = want_pattern ? &res.seq_patterns : nullptr;
+                     at::Tensor ctx;
+                     if (in.lm_infinite) {  // the global branch needs q and k before RoPE
+                       auto [q, k, v] = project_qkv(blk, h, {}, {});
+                       const auto o = lambda_operands(q, k, cos, sin, in.lengths, *in.lm_infinite);
+                       ctx = packed_attention(o.qr, o.kr, v, plan, scale, patterns, o.qg, o.kg);
+                     } else {
+                       auto [q, k, v] = project_qkv(blk, h, cos, sin);
+                       ctx = packed_attention(q, k, v, plan, scale, patterns);
+                     }
                      res.out = at::linear(ctx, blk.o_w, blk.o_b);
                      return res;
                    },

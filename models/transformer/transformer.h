@@ -29,12 +29,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "models/config/arch.h"
+#include "models/transformer/masks.h"
 
 namespace ps::models {
 
@@ -56,6 +58,9 @@ struct PackedInput {
   // [n,S] segment ids (0, -1 for padding) → [n,S,S] bool keep mask; empty = the family's default
   // (causal or full). Lets the Engine apply Λ or window masks without the model knowing their grammar.
   std::function<at::Tensor(const at::Tensor& seg)> mask;
+  // Set: LM-Infinite with its rotary distance cap (masks.h), banded in O(len·(G+L)); `mask` is then unused.
+  // Needs positions 0..len-1 per sequence (the default), since the cap rotates by within-sequence distance.
+  std::optional<LmInfinite> lm_infinite;
 };
 
 struct Capture {
@@ -64,6 +69,10 @@ struct Capture {
   // Training paths (LM pre-training, SAID) need the autograd graph through the weights; extraction runs
   // under InferenceMode, which is faster and holds no graph.
   bool autograd = false;
+  // Attention patterns for query rows [pattern_first_row, pattern_first_row + pattern_rows) of each sequence
+  // only (clipped to it; 0 rows = all), so a long input's pattern comes back band by band as [head, rows, len]
+  // instead of n×n. forward_packed and the Engine honour it; forward() returns every row.
+  int64_t pattern_first_row = 0, pattern_rows = 0;
 };
 
 struct ForwardOutput {

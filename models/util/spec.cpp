@@ -89,7 +89,7 @@ MaskSpec parse_mask(std::string_view text, std::string_view setting) {
   const std::string what = std::string(setting) + " '" + t + "'";
   const auto bad = [&] {
     return InputError(what + ": expected default, causal, bidirectional, packed:LEN,LEN,...[:bidirectional], "
-                             "lm-infinite:G:L or window:W[:causal|bidirectional]");
+                             "lm-infinite:G:L[:LIMIT|none] or window:W[:causal|bidirectional]");
   };
   const auto count = [&](const std::string& part, int64_t min) {
     int64_t v = 0;
@@ -114,10 +114,12 @@ MaskSpec parse_mask(std::string_view text, std::string_view setting) {
     m.kind = m.direction < 0 ? MaskSpec::Kind::Bidirectional : MaskSpec::Kind::Causal;
     for (const auto& len : split_list(parts[1], what)) m.packed.push_back(count(len, 1));
     if (m.packed.empty()) throw bad();
-  } else if (head == "lm-infinite" && parts.size() == 3) {
+  } else if (head == "lm-infinite" && (parts.size() == 3 || parts.size() == 4)) {
     m.kind = MaskSpec::Kind::LmInfinite;
     m.n_global = count(parts[1], 0);
     m.local = count(parts[2], 1);
+    // The authors' default cap is the local window: a far global key is scored as if at distance L.
+    m.limit = parts.size() == 4 ? (parts[3] == "none" ? 0 : count(parts[3], m.local)) : m.local;
   } else if (head == "window" && (parts.size() == 2 || parts.size() == 3)) {
     m.kind = MaskSpec::Kind::Window;
     m.window = count(parts[1], 1);

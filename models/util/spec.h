@@ -30,11 +30,13 @@ bool try_int(std::string_view item, int64_t& out);
 
 // Attention-mask modes, for the forward (--mask) and for mask pictures (plot mask):
 //   default | causal | bidirectional | packed:LEN,LEN,...[:causal|bidirectional]
-//   lm-infinite:G:L (G global keys, L local window) | window:W[:causal|bidirectional]
+//   lm-infinite:G:L[:LIMIT|none] (G global keys, L local window, rotary distance cap LIMIT >= L, default L;
+//   none = the Λ mask alone) | window:W[:causal|bidirectional]
 struct MaskSpec {
   enum class Kind { Default, Causal, Bidirectional, LmInfinite, Window };
   Kind kind = Kind::Default;
   int64_t n_global = 0, local = 0;  // lm-infinite
+  int64_t limit = 0;                // lm-infinite distance cap (>= local; defaults to local); 0 = none
   int64_t window = 0;               // window
   int direction = 0;                // window/packed: +1 causal, -1 bidirectional, 0 = the model family's
   std::vector<int64_t> packed;      // packed sequence lengths (pictures only)

@@ -96,7 +96,8 @@ TEST_P(EngineFamilies, MasksAgreeAcrossPackings) {
   const auto seqs = sequences();
   const Capture cap = all_layers(*model, true);
   std::vector<std::string> masks = {"window:6"};
-  if (model->arch().causal) masks.push_back("lm-infinite:2:5");
+  if (model->arch().causal)  // with the distance cap (default and wider) and without
+    for (const char* m : {"lm-infinite:2:5", "lm-infinite:3:4:9", "lm-infinite:2:5:none"}) masks.push_back(m);
   for (const auto& mask : masks) {
     auto run = [&](Packing p, int64_t budget) {
       EngineOptions o;

@@ -154,6 +154,9 @@ TEST(Spec, MaskModesParseAndBadOnesNameTheSetting) {
   EXPECT_EQ(lm.kind, MaskSpec::Kind::LmInfinite);
   EXPECT_EQ(lm.n_global, 4);
   EXPECT_EQ(lm.local, 16);
+  EXPECT_EQ(lm.limit, 16);  // the distance cap defaults to the window, as in the authors' code
+  EXPECT_EQ(parse_mask("lm-infinite:4:16:64").limit, 64);
+  EXPECT_EQ(parse_mask("lm-infinite:4:16:none").limit, 0);
   const auto w = parse_mask("window:8:bidirectional");
   EXPECT_EQ(w.kind, MaskSpec::Kind::Window);
   EXPECT_EQ(w.window, 8);
@@ -161,7 +164,8 @@ TEST(Spec, MaskModesParseAndBadOnesNameTheSetting) {
   const auto p = parse_mask("packed:3,5:bidirectional");
   EXPECT_EQ(p.kind, MaskSpec::Kind::Bidirectional);
   EXPECT_EQ(p.packed, (std::vector<int64_t>{3, 5}));
-  for (const char* bad : {"lm-infinite:4", "lm-infinite:-1:4", "window:0", "window:4:sideways", "packed:", "banana"}) {
+  for (const char* bad : {"lm-infinite:4", "lm-infinite:-1:4", "lm-infinite:4:16:8", "lm-infinite:4:16:all",
+                          "lm-infinite:1:2:3:4", "window:0", "window:4:sideways", "packed:", "banana"}) {
     try {
       parse_mask(bad);
       ADD_FAILURE() << bad << " accepted";
