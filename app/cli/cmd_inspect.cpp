@@ -7,6 +7,7 @@
 #include "app/cli/commands.h"
 #include "models/open/open_model.h"
 #include "models/config/arch.h"
+#include "models/config/rope_scaling.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -28,7 +29,7 @@ std::string describe(const ps::models::ArchSpec& a) {
     << "positions: ";
   if (a.positional == PositionalKind::Rotary) {
     o << "rotary theta=" << a.rope_theta;
-    if (a.rope_scaling != RopeScaling::None) o << " scaling x" << a.rope_factor;
+    if (a.rope_scaling != RopeScaling::None) o << " scaling " << describe_rope_scaling(a);
   } else {
     o << "learned" << (a.position_offset ? " (offset " + std::to_string(a.position_offset) + ")" : "");
   }

@@ -26,6 +26,7 @@ CLI::App& bench_command(CLI::App& app);
 // Engine flags shared by every command that runs a model.
 struct EngineFlags {
   std::string device = "cpu", dtype = "auto", packing = "prepacked", mask = "default";
+  std::string rope_scaling;  // "" = the checkpoint's own (LoadOptions::rope_scaling)
   int threads = 0;
   int64_t token_budget = 8192;
   void add_to(CLI::App& cmd);

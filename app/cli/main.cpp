@@ -42,6 +42,15 @@ void EngineFlags::add_to(CLI::App& cmd) {
       ->capture_default_str();
   cmd.add_option("--mask", mask, "attention mask: default, lm-infinite:<n_global>:<L_local>, window:<W>")
       ->capture_default_str();
+  // A command with its own --rope-scaling (eval ppl names its settings by it) keeps that one.
+  if (!cmd.get_option_no_throw("--rope-scaling"))
+    cmd.add_option("--rope-scaling", rope_scaling,
+                   "RoPE scaling for rotary (LLaMA-family) models, replacing the checkpoint's own config.json "
+                   "rope_scaling: TYPE:factor[:key=value...] with TYPE linear, dynamic, yarn, llama3, longrope or "
+                   "clex (training-free CLEX: step-wise dynamic NTK), keys as in HF's rope_scaling (e.g. yarn:4, "
+                   "dynamic:2, llama3:8:original_max_position_embeddings=8192, clex:1:max_factor=16), or none; "
+                   "empty = the checkpoint's. Length-dependent types use each sequence's own length. Refused for "
+                   "GPT-2/BERT (learned positions)");
 }
 
 ps::models::EngineOptions EngineFlags::options() const {
@@ -52,6 +61,7 @@ ps::models::EngineOptions EngineFlags::options() const {
   o.token_budget = token_budget;
   o.packing = ps::models::packing_from_name(packing);
   o.mask = mask;
+  o.rope_scaling = rope_scaling;
   return o;
 }
 

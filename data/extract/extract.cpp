@@ -19,6 +19,7 @@
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"
 #include "models/config/arch.h"
+#include "models/config/rope_scaling.h"
 #include "models/open/open_model.h"
 #include "models/safetensors/safetensors.h"
 #include "models/util/error.h"
@@ -100,6 +101,7 @@ Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, cons
       p.prepare.continuation = std::make_shared<const tok::Tokenizer>(align::continuation_tokenizer(json, tokenizer_path));
   }
   p.final_norm = arch.family != models::Family::BERT;
+  if (arch.rope_scaling != models::RopeScaling::None) p.rope_scaling = models::describe_rope_scaling(arch);
   const bool last_stored = std::find(p.layers.begin(), p.layers.end(), p.n_layers) != p.layers.end() &&
                            std::find(p.hooks.begin(), p.hooks.end(), Hook::resid_post) != p.hooks.end();
   p.raw_last_block = p.final_norm && opt.raw_last_block && last_stored && p.n_layers > 0;

@@ -90,6 +90,8 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
       {"weights", opt.random_weights ? std::string(opt.random_keep_embeddings ? "random-encoder:" : "random:") +
                                             std::to_string(*opt.random_weights)
                                       : "checkpoint"}};
+  // Only when some scaling ran, so stores of unscaled models keep their settings hash.
+  if (!plan.rope_scaling.empty()) settings["rope_scaling"] = plan.rope_scaling;
   store::Manifest m;
   for (auto it = settings.begin(); it != settings.end(); ++it)
     m[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();

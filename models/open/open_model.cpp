@@ -2,8 +2,10 @@
 #include "models/open/open_model.h"
 
 #include <filesystem>
+#include <optional>
 
 #include "models/config/arch.h"
+#include "models/config/rope_scaling.h"
 #include "models/transformer/presets.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -64,6 +66,12 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
   // Every id the tokenizer can produce needs an embedding row: checked from config.json, before the weights.
   const ArchSpec arch = !source.preset.empty() ? arch_preset(source.preset)
                                                : load_arch((fs::path(source.dir) / "config.json").string());
+  // A bad or inapplicable override (GPT-2/BERT have no rotary positions) fails before the weights load.
+  std::optional<ArchSpec> rescaled;
+  if (!load.rope_scaling.empty()) {
+    rescaled = arch;
+    apply_rope_scaling(*rescaled, parse_rope_scaling_spec(load.rope_scaling), "--rope-scaling");
+  }
   if (out.tokenizer && out.tokenizer->vocab_size() > arch.vocab_size)
     throw InputError(out.tokenizer_path + ": " + std::to_string(out.tokenizer->vocab_size()) +
                      " tokens, but the model's vocab_size is " + std::to_string(arch.vocab_size) +
@@ -86,6 +94,7 @@ OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const
     model = Transformer::random_init(arch, *source.random_seed, dtype, device);
   else
     model = Transformer::load(source.dir, dtype, device);
+  if (rescaled) model = model->with_changes(*rescaled, {});
 
   EngineOptions eo;
   static_cast<LoadOptions&>(eo) = resolved;

@@ -23,6 +23,9 @@ struct LoadOptions {
   std::string device = "cpu";     // "cpu", "cuda", "cuda:1"
   std::string dtype = "float32";  // float32 | bfloat16 | float16 | auto (see choose_dtype; faces default to it)
   int threads = 0;                // 0 = all hardware threads
+  // RoPE scaling override (models/config/rope_scaling.h): TYPE:factor[:key=value...] or none; "" = the
+  // checkpoint's own rope_scaling. It changes the architecture, so it is fixed at load like the dtype.
+  std::string rope_scaling;
 };
 
 // Run-time settings: chosen per call, so a GUI job and a batch job can share one Engine with their own budgets.

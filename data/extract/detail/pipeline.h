@@ -25,6 +25,9 @@ struct Plan {
   // the raw last block output beside it when raw_last_block.
   bool final_norm = false;
   bool raw_last_block = false;
+  // The RoPE scaling that ran (models::describe_rope_scaling: checkpoint's own or --rope-scaling), "" when
+  // none applies (learned positions, or rotary without scaling).
+  std::string rope_scaling;
   std::string raw_last_block_hook() const { return "blocks." + std::to_string(n_layers - 1) + ".hook_resid_post"; }
   models::Capture capture() const;  // every model hook the plan needs
 };

@@ -12,8 +12,11 @@
 
 #include "models/config/arch.h"
 #include "models/config/rope_scaling.h"
+#include "models/open/open_model.h"
 #include "models/transformer/detail/rotary.h"
 #include "models/transformer/transformer.h"
+#include "models/util/error.h"
+#include "tests/models/transformer/tiny_models.h"
 
 namespace ps::models {
 namespace {
@@ -241,6 +244,26 @@ TEST(RopeScaling, LengthDependentTypesUseEachSequencesOwnLength) {
     // Not vacuous: past L the scaling changes A's states, and B's length would give others.
     EXPECT_GT((alone - packed_states(*plain, {A})).abs().max().item<float>(), 1e-4) << s;
   }
+}
+
+// --rope-scaling reaches the model through LoadOptions, and is refused before loading where it cannot apply.
+TEST(RopeScaling, LoadOptionOverridesTheCheckpointAndRefusesLearnedPositions) {
+  LoadOptions lo;
+  lo.rope_scaling = "yarn:4";
+  const auto llama = open_model(ModelSource::directory(test::write_tiny(test::Tiny::LLaMALinearRope)), lo);
+  const ArchSpec& a = llama.engine->model().arch();
+  EXPECT_EQ(a.rope_scaling, RopeScaling::Yarn);  // the checkpoint's linear:2 is replaced
+  EXPECT_EQ(a.rope_factor, 4.0);
+  EXPECT_EQ(a.max_positions, 4 * a.max_position_embeddings);
+  std::string err;
+  try {
+    open_model(ModelSource::directory(test::write_tiny(test::Tiny::GPT2)), lo);
+  } catch (const InputError& e) {
+    err = e.what();
+  }
+  EXPECT_EQ(err.rfind("--rope-scaling: rope scaling 'yarn' applies to rotary (LLaMA-family) models only", 0), 0u) << err;
+  lo.rope_scaling = "yarn:four";
+  EXPECT_THROW(open_model(ModelSource::directory(test::write_tiny(test::Tiny::LLaMA)), lo), InputError);
 }
 
 }  // namespace
