@@ -18,9 +18,19 @@ json axis_json(const Axis& a, const Ticks& t) {
           {"max", t.hi},      {"ticks", t.values}, {"tick_labels", t.labels}};
 }
 
-std::string mask_row(const MaskPanel& p, int64_t q) {
+// '1' allowed, '0' not; with capped (CSV only) '2' = allowed and scored at the capped distance.
+std::string mask_row(const MaskPanel& p, int64_t q, bool with_capped = false) {
   std::string s(size_t(p.n), '0');
-  for (int64_t k = 0; k < p.n; ++k) s[size_t(k)] = p.allowed[size_t(q * p.n + k)] ? '1' : '0';
+  for (int64_t k = 0; k < p.n; ++k) {
+    const size_t at = size_t(q * p.n + k);
+    s[size_t(k)] = !p.allowed[at] ? '0' : with_capped && !p.capped.empty() && p.capped[at] ? '2' : '1';
+  }
+  return s;
+}
+
+std::string capped_row(const MaskPanel& p, int64_t q) {
+  std::string s(size_t(p.n), '0');
+  for (int64_t k = 0; k < p.n; ++k) s[size_t(k)] = p.capped[size_t(q * p.n + k)] ? '1' : '0';
   return s;
 }
 
@@ -86,7 +96,7 @@ std::string to_csv(const FigureSpec& f) {
     out = "panel,query,keys\n";
     for (size_t k = 0; k < m->panels.size(); ++k)
       for (int64_t q = 0; q < m->panels[k].n; ++q)
-        out += std::to_string(k) + ',' + std::to_string(q) + ',' + mask_row(m->panels[k], q) + '\n';
+        out += std::to_string(k) + ',' + std::to_string(q) + ',' + mask_row(m->panels[k], q, true) + '\n';
   } else if (const auto* t = std::get_if<TreePair>(&f)) {
     out = "tree,node,parent,label,begin,end,leaf,x,depth,matched\n";
     tree_csv(t->gold, "gold", out);
@@ -123,7 +133,13 @@ std::string to_json(const FigureSpec& f, int indent) {
     for (const auto& p : m->panels) {
       std::vector<std::string> rows;
       for (int64_t q = 0; q < p.n; ++q) rows.push_back(mask_row(p, q));
-      panels.push_back({{"title", p.title}, {"n", p.n}, {"allowed", rows}, {"segment_starts", p.segment_starts}});
+      json panel = {{"title", p.title}, {"n", p.n}, {"allowed", rows}, {"segment_starts", p.segment_starts}};
+      if (!p.capped.empty()) {
+        std::vector<std::string> capped;
+        for (int64_t q = 0; q < p.n; ++q) capped.push_back(capped_row(p, q));
+        panel["capped"] = capped;
+      }
+      panels.push_back(panel);
     }
     j["panels"] = panels;
   } else if (const auto* t = std::get_if<TreePair>(&f)) {

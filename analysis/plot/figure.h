@@ -51,6 +51,9 @@ struct MaskPanel {
   int64_t n = 0;
   std::vector<uint8_t> allowed;         // n x n, 1 = query i may attend key j
   std::vector<int64_t> segment_starts;  // positions where a packed sequence starts (beyond 0)
+  // Empty, or n x n: 1 = an allowed key scored at the capped distance rather than its own (LM-Infinite's
+  // global branch on rotary models: unrotated key, query rotated by min(limit, i)). Drawn in a second colour.
+  std::vector<uint8_t> capped;
 };
 struct MaskFigure {
   std::string title;

@@ -11,7 +11,8 @@ namespace ps::plot {
 MaskMode parse_mask_mode(const std::string& text) {
   // The grammar is shared with the forward's --mask (models/util/spec.h); a picture has no model family,
   // so "default" is causal and a window without a direction is causal.
-  if (text.empty()) throw InputError("mask mode '': expected causal, bidirectional, packed:LEN,..., lm-infinite:G:L or window:W");
+  if (text.empty())
+    throw InputError("mask mode '': expected causal, bidirectional, packed:LEN,..., lm-infinite:G:L[:LIMIT|none] or window:W");
   const spec::MaskSpec sp = spec::parse_mask(text, "mask mode");
   MaskMode m;
   switch (sp.kind) {
@@ -21,7 +22,7 @@ MaskMode parse_mask_mode(const std::string& text) {
     case spec::MaskSpec::Kind::LmInfinite: m.kind = MaskMode::lm_infinite; break;
     case spec::MaskSpec::Kind::Window: m.kind = MaskMode::sliding_window; break;
   }
-  m.n_global = sp.n_global, m.local = sp.local, m.window = sp.window, m.packed = sp.packed;
+  m.n_global = sp.n_global, m.local = sp.local, m.limit = sp.limit, m.window = sp.window, m.packed = sp.packed;
   m.causal_window = sp.direction >= 0;
   return m;
 }
@@ -32,7 +33,11 @@ std::string describe(const MaskMode& m) {
     case MaskMode::causal: s = "causal"; break;
     case MaskMode::bidirectional: s = "bidirectional"; break;
     case MaskMode::lm_infinite:
-      s = "LM-Infinite \u039b (n_global=" + std::to_string(m.n_global) + ", L_local=" + std::to_string(m.local) + ")";
+      // Capped keys sit at i - j >= L, so with the default cap (LIMIT = L) they are all scored at distance L.
+      s = "LM-Infinite \u039b (G=" + std::to_string(m.n_global) + ", L=" + std::to_string(m.local) +
+          (m.limit <= 0 ? "; no distance cap)"
+                        : ", amber: cap " +
+                              (m.limit == m.local ? std::to_string(m.limit) : "min(" + std::to_string(m.limit) + ", i)") + ")");
       break;
     case MaskMode::sliding_window:
       s = std::string(m.causal_window ? "causal" : "symmetric") + " window (W=" + std::to_string(m.window) + ")";
@@ -54,6 +59,19 @@ std::vector<int64_t> segment_ids(const MaskMode& m, int64_t n) {
     throw InputError("mask: packed lengths sum to " + std::to_string(seg.size()) + " > n = " + std::to_string(n));
   seg.resize(size_t(n), -1);
   return seg;
+}
+
+std::vector<uint8_t> capped_matrix(const std::vector<int64_t>& seg, const MaskMode& m) {
+  std::vector<uint8_t> out = mask_matrix(seg, m);
+  if (m.kind != MaskMode::lm_infinite || m.limit <= 0) return std::vector<uint8_t>(out.size(), 0);
+  const size_t n = seg.size();
+  std::vector<int64_t> pos(n, 0);
+  std::map<int64_t, int64_t> seen;
+  for (size_t i = 0; i < n; ++i) pos[i] = seg[i] >= 0 ? seen[seg[i]]++ : 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j)  // the global branch: outside the local band
+      if (out[i * n + j]) out[i * n + j] = pos[i] - pos[j] >= m.local ? 1 : 0;
+  return out;
 }
 
 std::vector<uint8_t> mask_matrix(const std::vector<int64_t>& seg, const MaskMode& m) {
@@ -92,7 +110,9 @@ MaskPanel mask_panel(const MaskMode& m, int64_t n) {
   MaskPanel p;
   p.title = describe(m);
   p.n = n;
-  p.allowed = mask_matrix(segment_ids(m, n), m);
+  const auto seg = segment_ids(m, n);
+  p.allowed = mask_matrix(seg, m);
+  if (m.kind == MaskMode::lm_infinite && m.limit > 0) p.capped = capped_matrix(seg, m);
   int64_t at = 0;
   for (size_t k = 0; k + 1 < m.packed.size(); ++k) p.segment_starts.push_back(at += m.packed[k]);
   // Padding after the last sequence starts a visible region too.

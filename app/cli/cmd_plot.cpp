@@ -147,8 +147,9 @@ void add_mask(CLI::App& plot) {
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("--mode", a->modes,
-                  "causal | bidirectional | packed:LEN,LEN,…[:bidirectional] | lm-infinite:G:L | window:W[:bidirectional]"
-                  " (repeatable: one panel each)")
+                  "causal | bidirectional | packed:LEN,LEN,…[:bidirectional] | lm-infinite:G:L[:LIMIT|none] | "
+                  "window:W[:bidirectional] (repeatable: one panel each). LM-Infinite draws the far global keys, "
+                  "scored at the distance cap (default L) on rotary models, in amber; CSV marks them 2")
       ->required();
   cmd->add_option("--n", a->n, "positions per panel (default 32; packed: the lengths' sum)");
   cmd->add_option("--columns", a->columns, "panels per row (default: all in one row)");

@@ -40,7 +40,11 @@ void EngineFlags::add_to(CLI::App& cmd) {
                  "prepacked (sequences back to back, no padding; attention per length bucket), padded (one "
                  "sequence per row in input order), or sorted (padded after sorting by length)")
       ->capture_default_str();
-  cmd.add_option("--mask", mask, "attention mask: default, lm-infinite:<n_global>:<L_local>, window:<W>")
+  cmd.add_option("--mask", mask,
+                 "attention mask: default, window:<W>, or lm-infinite:<G>:<L>[:<limit>|none] (LM-Infinite: the "
+                 "first G keys plus the last L; rotary models score the far first-G keys at distance <limit>, "
+                 "default L, 'none' = the mask alone; GPT-2/BERT get the mask alone; banded, memory O(n(G+L)), "
+                 "always run prepacked)")
       ->capture_default_str();
   // A command with its own --rope-scaling (eval ppl names its settings by it) keeps that one.
   if (!cmd.get_option_no_throw("--rope-scaling"))

@@ -37,7 +37,8 @@ LayerExplorer::LayerExplorer(Session& session, Selection& selection, QWidget* pa
   head_ = new QComboBox;
   mode_ = new QComboBox;
   mode_->setEditable(true);  // any mode plot::parse_mask_mode accepts
-  for (const char* m : {"causal", "bidirectional", "lm-infinite:4:16", "window:16", "window:16:bidirectional"})
+  for (const char* m : {"causal", "bidirectional", "lm-infinite:4:16", "lm-infinite:4:16:32", "lm-infinite:4:16:none",
+                        "window:16", "window:16:bidirectional"})
     mode_->addItem(m);
   trees_ = new FigurePanel;
   attention_ = new FigurePanel;

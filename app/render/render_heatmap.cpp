@@ -182,6 +182,12 @@ void render_masks(const ps::plot::MaskFigure& m, Canvas& c, const QRectF& rect) 
         P.drawRect(QRectF(mat.left() + j * cell, mat.top() + i * cell, (e - j) * cell, cell));
         j = e;
       }
+    if (!p.capped.empty()) {  // keys scored at the capped distance (LM-Infinite's global branch), amber
+      P.setBrush(QColor(230, 159, 0));
+      for (int64_t i = 0; i < p.n; ++i)
+        for (int64_t j = 0; j < p.n; ++j)
+          if (p.capped[size_t(i * p.n + j)]) P.drawRect(QRectF(mat.left() + j * cell, mat.top() + i * cell, cell, cell));
+    }
     P.setRenderHint(QPainter::Antialiasing, true);
     if (cell >= 3) {  // cell grid, only where cells are big enough to read
       P.setPen(c.pen(Qt::white, 0.25));

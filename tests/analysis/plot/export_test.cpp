@@ -118,6 +118,16 @@ TEST(Export, MaskRowsAreTheMatrix) {
   const json j = json::parse(to_json(m));
   EXPECT_EQ(j["panels"][1]["segment_starts"], json::array({2}));
   EXPECT_EQ(j["panels"][0]["allowed"][2], "0110");
+  EXPECT_FALSE(j["panels"][0].contains("capped"));
+}
+
+TEST(Export, LmInfiniteCappedKeysAreMarkedTwo) {
+  MaskFigure m;
+  m.panels.push_back(mask_panel(parse_mask_mode("lm-infinite:1:2"), 4));  // key 0 capped for queries 2, 3
+  EXPECT_EQ(to_csv(m), "panel,query,keys\n0,0,1000\n0,1,1100\n0,2,2110\n0,3,2011\n");
+  const json j = json::parse(to_json(m));
+  EXPECT_EQ(j["panels"][0]["allowed"][3], "1011");
+  EXPECT_EQ(j["panels"][0]["capped"][3], "1000");
 }
 
 TEST(Export, TreeCsvListsLayoutAndMatches) {

@@ -69,12 +69,39 @@ TEST(Masks, LmInfinitePictureIsTheLambdaShape) {
     for (int j = 0; j < 6; ++j) row += p.allowed[size_t(i * 6 + j)] ? '1' : '0';
     EXPECT_EQ(row, want[size_t(i)]) << "query " << i;
   }
-  EXPECT_NE(p.title.find("n_global=1"), std::string::npos);
+  EXPECT_NE(p.title.find("G=1"), std::string::npos);
+}
+
+TEST(Masks, LmInfiniteCapIsDrawnOnTheFarGlobalKeysOnly) {
+  // n = 7, G = 2, L = 3: keys 0 and 1 leave the local band at distance 3 and are then scored at the cap.
+  const auto p = ps::plot::mask_panel(ps::plot::parse_mask_mode("lm-infinite:2:3"), 7);
+  ASSERT_EQ(p.capped.size(), 49u);
+  int capped = 0;
+  for (int i = 0; i < 7; ++i)
+    for (int j = 0; j < 7; ++j) {
+      const bool want = j < 2 && i - j >= 3;
+      EXPECT_EQ(p.capped[size_t(i * 7 + j)] != 0, want) << i << "," << j;
+      if (want) EXPECT_TRUE(p.allowed[size_t(i * 7 + j)]);  // capped keys stay visible
+      capped += want;
+    }
+  EXPECT_EQ(capped, 4 + 3);
+  EXPECT_NE(p.title.find("amber: cap 3"), std::string::npos) << p.title;
+  // A wider cap changes the distance, not which keys are capped; 'none' draws the Λ shape alone.
+  EXPECT_EQ(ps::plot::mask_panel(ps::plot::parse_mask_mode("lm-infinite:2:3:5"), 7).capped, p.capped);
+  const auto none = ps::plot::mask_panel(ps::plot::parse_mask_mode("lm-infinite:2:3:none"), 7);
+  EXPECT_TRUE(none.capped.empty());
+  EXPECT_EQ(none.allowed, p.allowed);
+  // Within packed sequences distances restart: the second sequence's first key is capped from its own start.
+  const auto packed = ps::plot::capped_matrix({0, 0, 0, 1, 1, 1, 1}, ps::plot::parse_mask_mode("lm-infinite:1:2"));
+  std::vector<uint8_t> want(49, 0);
+  want[2 * 7 + 0] = want[5 * 7 + 3] = want[6 * 7 + 3] = 1;
+  EXPECT_EQ(packed, want);
 }
 
 TEST(Masks, BadModesAreOneLineInputErrors) {
   for (const char* bad : {"", "causal:1", "window", "window:0", "window:3:sideways", "lm-infinite:2", "lm-infinite:-1:4",
-                          "lm-infinite:1:0", "packed:", "packed:3,,4", "packed:0", "unknown"}) {
+                          "lm-infinite:1:0", "lm-infinite:1:4:3", "lm-infinite:1:4:x", "packed:", "packed:3,,4",
+                          "packed:0", "unknown"}) {
     try {
       ps::plot::parse_mask_mode(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";

@@ -138,6 +138,12 @@ TEST_F(GuiTest, AttentionAndMaskViewsFollowLayerAndHead) {
   EXPECT_EQ(m.panels[0].n, std::min<int64_t>(int64_t(n), 128));
   EXPECT_EQ(m.panels[0].allowed[size_t(m.panels[0].n) * 5 + 1], 0);  // query 5 cannot see key 1 (window 4)
   EXPECT_EQ(m.panels[0].allowed[size_t(m.panels[0].n) * 5 + 2], 1);
+  ex->setMaskMode("lm-infinite:2:4");  // the distance cap is drawn: keys 0, 1 seen from distance >= 4
+  const auto& lm = std::get<plot::MaskFigure>(*ex->maskPanel()->view()->figure()).panels.at(0);
+  ASSERT_EQ(lm.capped.size(), size_t(lm.n * lm.n));
+  EXPECT_EQ(lm.capped[size_t(lm.n) * 5 + 1], 1);
+  EXPECT_EQ(lm.capped[size_t(lm.n) * 5 + 2], 0);  // key 2 is no global key: local band
+  EXPECT_EQ(lm.capped[size_t(lm.n) * 4 + 1], 0);  // distance 3: local band
   ex->setMaskMode("no-such-mode");
   EXPECT_EQ(ex->maskPanel()->view()->figure(), nullptr);
 }

@@ -133,6 +133,19 @@ TEST(Render, MaskPixelsMatchTheAllowedFraction) {
   EXPECT_NEAR(on / (on + off), 136.0 / 256.0, 0.03);
 }
 
+TEST(Render, LmInfiniteCappedCellsAreAmber) {
+  MaskFigure m;
+  m.panels.push_back(mask_panel(parse_mask_mode("lm-infinite:2:4"), 16));
+  const QImage img = ps::render::render_image(m, 3.5, 3.5 * default_aspect(m, 3.5), 300);
+  // 16 queries: 58 local-band cells (navy) and keys 0, 1 at distance >= 4 (12 + 11 = 23 cells, amber).
+  const double amber = double(count_near(img, QColor(230, 159, 0), 2)), navy = double(count_near(img, QColor(31, 78, 140), 2));
+  ASSERT_GT(amber + navy, 5000);
+  EXPECT_NEAR(amber / (amber + navy), 23.0 / 81.0, 0.03);
+  MaskFigure none;
+  none.panels.push_back(mask_panel(parse_mask_mode("lm-infinite:2:4:none"), 16));
+  EXPECT_LT(count_near(ps::render::render_image(none, 3.5, 3.5 * default_aspect(none, 3.5), 300), QColor(230, 159, 0), 2), 10);
+}
+
 TEST(Render, HeatmapSpansTheColourMap) {
   Heatmap h;
   h.title = "gradient";
