@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/config/arch.h"
+#include "models/config/rope_scaling.h"
 #include "models/config/weights_map.h"
 #include "models/safetensors/safetensors.h"
 #include "models/util/error.h"
@@ -130,7 +131,15 @@ InterveneResult intervene(const InterveneOptions& o) {
     if (arch.positional != PositionalKind::Rotary)
       throw InputError("--rope-scaling: " + o.model_dir + " is a " + family_name(arch.family) +
                        " model with learned positions; RoPE scaling needs a rotary (LLaMA-family) model");
-    throw InputError("--rope-scaling: not supported by this build yet");
+    // HF's own field: config.json's rope_scaling, so other tools apply the same scaling on load.
+    const nlohmann::json rs = parse_rope_scaling_spec(o.rope_scaling);
+    ArchSpec scaled = arch;
+    apply_rope_scaling(scaled, rs, "--rope-scaling");
+    config["rope_scaling"] = ojson::parse(rs.dump());
+    new_max_positions = scaled.max_positions;
+    steps.push_back({{"kind", "rope_scaling"}, {"spec", o.rope_scaling}, {"recorded_in", "config.json rope_scaling"},
+                     {"resolved", describe_rope_scaling(scaled)}, {"max_positions_before", arch.max_positions},
+                     {"max_positions_after", new_max_positions}});
   }
 
   // The new config must parse to what was written (the same check every loader makes).

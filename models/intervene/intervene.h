@@ -17,7 +17,7 @@ struct InterveneOptions {
   std::string model_dir;                // source: HF directory
   std::string out_dir;                  // written atomically (temp dir + rename)
   std::optional<StretchSpec> stretch;   // learned position tables only (GPT-2, BERT, RoBERTa)
-  std::string rope_scaling;             // "" = none; LLaMA family only (see rope_scaling.h when present)
+  std::string rope_scaling;             // "" = none; LLaMA family only: parse_rope_scaling_spec grammar (rope_scaling.h)
   bool force = false;                   // replace a non-empty out_dir
 };
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/config/arch.h"
+#include "models/config/rope_scaling.h"
 #include "models/intervene/intervene.h"
 #include "models/open/open_model.h"
 #include "models/safetensors/safetensors.h"
@@ -279,6 +280,43 @@ TEST(StretchModel, RefusesWhatItCannotDo) {
   r.stretch = StretchSpec{};
   expect_error(r, "rotary");
   EXPECT_FALSE(fs::exists(r.out_dir));
+}
+
+// --rope-scaling writes HF's own field; the written model runs exactly as the source with the scaling applied.
+TEST(RopeScalingModel, WrittenIntoConfigAndAppliedOnLoad) {
+  const auto dir = ps::test::scratch_dir("rope");
+  ps::models::InterveneOptions o;
+  o.model_dir = (dir / "llama").string();
+  o.out_dir = (dir / "out").string();
+  ps::test::write_model(o.model_dir, ps::test::tiny_spec(ps::test::Tiny::LLaMA, 1));
+  o.rope_scaling = "linear:2";
+  const auto r = ps::models::intervene(o);
+  EXPECT_EQ(r.max_positions_after, 128);
+  const auto c = nlohmann::json::parse(ps::read_file(o.out_dir + "/config.json"));
+  EXPECT_EQ(c["rope_scaling"]["rope_type"], "linear");
+  EXPECT_EQ(c["rope_scaling"]["factor"], 2.0);
+  const auto rec = nlohmann::json::parse(ps::read_file(o.out_dir + "/probescope_intervention.json"));
+  EXPECT_EQ(rec["interventions"][0]["kind"], "rope_scaling");
+  EXPECT_EQ(rec["interventions"][0]["spec"], "linear:2");
+
+  const auto src = ps::models::Transformer::load(o.model_dir), out = ps::models::Transformer::load(o.out_dir);
+  auto arch = src->arch();
+  ps::models::apply_rope_scaling(arch, ps::models::parse_rope_scaling_spec("linear:2"), "test");
+  const auto scaled = src->with_changes(arch, {});
+  const auto x = run(*scaled, tokens(100)), y = run(*out, tokens(100)), z = run(*src, tokens(40));
+  for (const auto& [name, t] : x) EXPECT_TRUE(at::equal(t, y.at(name))) << name;
+  EXPECT_FALSE(at::equal(z.at("logits"), y.at("logits").slice(0, 0, 40)));
+
+  ps::models::InterveneOptions g;
+  g.model_dir = (dir / "gpt2").string();
+  g.out_dir = (dir / "g").string();
+  ps::test::write_model(g.model_dir, ps::test::tiny_spec(ps::test::Tiny::GPT2, 1));
+  g.rope_scaling = "linear:2";
+  EXPECT_THROW(ps::models::intervene(g), ps::InputError);
+  o.out_dir = (dir / "bad").string();
+  o.rope_scaling = "sideways:2";
+  EXPECT_THROW(ps::models::intervene(o), ps::InputError);
+  EXPECT_FALSE(fs::exists(o.out_dir));
 }
 
 }  // namespace
