@@ -1,6 +1,7 @@
 // AST-Probe training and prediction. Hot path is batched: all tokens of a batch go through one
-// matmul, consecutive differences are taken on the flat token matrix, and only the pairwise rank
-// hinge uses a padded [B, L, L] layout with a mask of valid pairs.
+// matmul and consecutive differences are taken on the flat token matrix. The pairwise rank hinge walks
+// each snippet's pairs directly with its gradient (no padded [B, L, L] tensors, no autograd graph over
+// pairs): at 32 snippets of up to ~250 words that graph was most of a training step.
 #include "probes/ast_probe.h"
 
 #include <ATen/ATen.h>
@@ -18,10 +19,10 @@ namespace {
 struct Batch {
   at::Tensor h;          // [N, m] all tokens of the batch, concatenated
   at::Tensor left;       // [Np] flat index of token i for every position (i, i+1) inside a sample
-  at::Tensor pad_index;  // [Np] index into the padded [B*L] layout
-  at::Tensor pair_mask;  // [B, L, L] bool: gold d_i > d_j, both real
+  std::vector<int64_t> offsets;  // [B+1]: sample k's positions are [offsets[k], offsets[k+1]) of the Np
+  std::vector<float> gold_d;     // [Np] gold d of every position
   at::Tensor c, u;       // [Np], [N] int64 gold labels
-  int64_t B = 0, L = 0, n_pairs = 0;
+  int64_t B = 0, n_pairs = 0;    // n_pairs: ordered pairs (i, j) of one sample with gold d_i > d_j
 };
 
 Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b0, size_t b1) {
@@ -32,42 +33,63 @@ Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b
     const auto& s = ds.samples[order[k]];
     N += s.n_words;
     Np += s.n_words - 1;
-    b.L = std::max<int64_t>(b.L, s.n_words - 1);
   }
-  b.L = std::max<int64_t>(b.L, 1);
   b.h = at::empty({N, ds.dim}, at::kFloat);
-  at::Tensor left = at::empty({Np}, at::kLong), pad = at::empty({Np}, at::kLong);
+  at::Tensor left = at::empty({Np}, at::kLong);
   at::Tensor c = at::empty({Np}, at::kLong), u = at::empty({N}, at::kLong);
-  at::Tensor gd = at::full({b.B, b.L}, -1.0f, at::kFloat);  // -1 never wins "d_i > d_j" against real d
-  at::Tensor valid = at::zeros({b.B, b.L}, at::kBool);
+  b.gold_d.resize(static_cast<size_t>(Np));
+  b.offsets.reserve(b1 - b0 + 1);
   float* hp = b.h.data_ptr<float>();
-  int64_t *lp = left.data_ptr<int64_t>(), *pp = pad.data_ptr<int64_t>();
-  int64_t *cp = c.data_ptr<int64_t>(), *up = u.data_ptr<int64_t>();
-  float* gp = gd.data_ptr<float>();
-  bool* vp = valid.data_ptr<bool>();
+  int64_t *lp = left.data_ptr<int64_t>(), *cp = c.data_ptr<int64_t>(), *up = u.data_ptr<int64_t>();
   int64_t tok = 0, pos = 0;
   for (size_t k = b0; k < b1; ++k) {
     const auto& s = ds.samples[order[k]];
-    const int64_t row = static_cast<int64_t>(k - b0);
+    b.offsets.push_back(pos);
     std::memcpy(hp + tok * ds.dim, s.vectors.data(), s.vectors.size() * sizeof(float));
     for (int i = 0; i < s.n_words; ++i) up[tok + i] = s.u[i];
+    const int64_t first = pos;
     for (int i = 0; i + 1 < s.n_words; ++i, ++pos) {
       lp[pos] = tok + i;
-      pp[pos] = row * b.L + i;
       cp[pos] = s.c[i];
-      gp[row * b.L + i] = static_cast<float>(s.d[i]);
-      vp[row * b.L + i] = true;
+      b.gold_d[pos] = static_cast<float>(s.d[i]);
+      for (int64_t j = first; j < pos; ++j) b.n_pairs += b.gold_d[j] != b.gold_d[pos];  // one order of each pair wins
     }
     tok += s.n_words;
   }
+  b.offsets.push_back(pos);
   b.left = left;
-  b.pad_index = pad;
   b.c = c;
   b.u = u;
-  // The -1 padding already excludes padded i; padded j (−1) must be excluded explicitly.
-  b.pair_mask = (gd.unsqueeze(2) > gd.unsqueeze(1)).logical_and_(valid.unsqueeze(1));
-  b.n_pairs = b.pair_mask.sum().item<int64_t>();
   return b;
+}
+
+// Mean over the batch's ordered pairs (i, j) of one sample with gold d_i > d_j of relu(1 - (d̂_i - d̂_j)),
+// as the padded masked form computed it. Value and gradient come from one pass over the pairs; the result
+// is tied into autograd as dhat·g + (loss - (dhat·g)), whose value is the loss and whose gradient is g.
+at::Tensor pair_hinge(const at::Tensor& dhat, const Batch& b) {
+  const at::Tensor x_t = dhat.detach().contiguous();
+  const float* x = x_t.data_ptr<float>();
+  const float* gold = b.gold_d.data();
+  const bool grad = dhat.requires_grad();
+  at::Tensor g_t = at::zeros({dhat.size(0)}, at::kFloat);
+  float* g = g_t.data_ptr<float>();
+  double loss = 0;
+  for (size_t k = 0; k + 1 < b.offsets.size(); ++k) {
+    for (int64_t i = b.offsets[k]; i < b.offsets[k + 1]; ++i) {
+      for (int64_t j = b.offsets[k]; j < b.offsets[k + 1]; ++j) {
+        if (!(gold[i] > gold[j])) continue;
+        const float margin = 1.0f - (x[i] - x[j]);
+        if (margin <= 0) continue;  // relu's gradient at 0 is 0, as ATen's
+        loss += margin;
+        g[i] -= 1.0f, g[j] += 1.0f;
+      }
+    }
+  }
+  const double inv = 1.0 / static_cast<double>(b.n_pairs);
+  const at::Tensor value = at::scalar_tensor(loss * inv, at::kFloat);
+  if (!grad) return value;
+  const at::Tensor linear = (dhat * g_t.mul_(inv)).sum();
+  return linear + (value - linear.detach());
 }
 
 struct Params {
@@ -92,9 +114,7 @@ LossTerms losses(const Forward& f, const Batch& b) {
   LossTerms l;
   at::Tensor zero = at::zeros({}, at::kFloat);
   if (b.n_pairs > 0) {
-    at::Tensor dpad = at::zeros({b.B * b.L}, at::kFloat).index_copy(0, b.pad_index, f.dhat).view({b.B, b.L});
-    at::Tensor hinge = at::relu(1.0 - (dpad.unsqueeze(2) - dpad.unsqueeze(1)));
-    l.d = hinge.masked_select(b.pair_mask).sum() / static_cast<double>(b.n_pairs);
+    l.d = pair_hinge(f.dhat, b);
   } else {
     l.d = zero;
   }

@@ -193,3 +193,43 @@ TEST(AstProbeControl, PermutesLabelsConsistentlyPerTokenType) {
   types[0].pop_back();
   EXPECT_THROW(shuffle_labels_by_token_type(ds, types, 0, 0, 42), ps::InputError);
 }
+
+// The d term against an independent dense computation in double: per batch of 8 snippets (in order), the mean
+// over ordered pairs of one snippet with gold d_i > d_j of relu(1 - (d̂_i - d̂_j)), d̂ = ||P^T(h_{i+1} - h_i)||²;
+// then the mean over batches. Pins the pair-by-pair hinge to the padded masked form it replaced.
+TEST(AstProbe, DistanceLossEqualsADensePairwiseReference) {
+  planted::PlantedOptions o;
+  o.n_samples = 40;
+  const ProbeDataset ds = planted::planted_dataset(o);
+  AstProbeConfig c = small_config();
+  c.max_epochs = 1;
+  const AstProbeModel m = train_ast_probe(ds, ds, c).model;
+  const int batch = 8;
+  double sum = 0;
+  int batches = 0;
+  for (size_t b0 = 0; b0 < ds.samples.size(); b0 += batch, ++batches) {
+    double hinge = 0;
+    int64_t pairs = 0;
+    for (size_t s = b0; s < std::min(ds.samples.size(), b0 + batch); ++s) {
+      const ProbeSample& x = ds.samples[s];
+      std::vector<double> dhat;
+      for (int i = 0; i + 1 < x.n_words; ++i) {
+        double sq = 0;
+        for (int r = 0; r < m.rank; ++r) {
+          double t = 0;
+          for (int k = 0; k < m.dim; ++k)
+            t += (double(x.vectors[(i + 1) * m.dim + k]) - x.vectors[i * m.dim + k]) * m.P[k * m.rank + r];
+          sq += t * t;
+        }
+        dhat.push_back(sq);
+      }
+      for (size_t i = 0; i < dhat.size(); ++i)
+        for (size_t j = 0; j < dhat.size(); ++j)
+          if (x.d[i] > x.d[j]) ++pairs, hinge += std::max(0.0, 1.0 - (dhat[i] - dhat[j]));
+    }
+    sum += pairs ? hinge / pairs : 0;
+  }
+  const double reference = sum / batches;
+  EXPECT_GT(reference, 0.01);  // the probe after one epoch still violates margins: the test is not vacuous
+  EXPECT_NEAR(ast_probe_loss(m, ds, batch).d, reference, 1e-4 * std::max(1.0, reference));
+}
