@@ -206,6 +206,8 @@ std::vector<SequenceStates> Engine::run_concatenated(const PackedRow& row, const
     for (const auto& [name, t] : fo.hooks)
       out[k].hooks.emplace(name, keep_piece(t.slice(0, row.starts[k], row.starts[k] + in.lengths[k]), keep_dtype));
     for (const auto& [name, patterns] : fo.sequence_patterns) out[k].hooks.emplace(name, keep_piece(patterns[k], keep_dtype));
+    if (fo.logits.defined())
+      out[k].hooks.emplace("logits", keep_piece(fo.logits.slice(0, row.starts[k], row.starts[k] + in.lengths[k]), keep_dtype));
   }
   return out;
 }
@@ -264,6 +266,7 @@ std::vector<SequenceStates> Engine::run_batch(const PlannedBatch& batch, const s
                                : t[b].slice(0, start, start + len);
         st.hooks.emplace(name, keep_piece(piece, keep_dtype));
       }
+      if (fo.logits.defined()) st.hooks.emplace("logits", keep_piece(fo.logits[b].slice(0, start, start + len), keep_dtype));
       out.push_back(std::move(st));
     }
   }

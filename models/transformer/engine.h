@@ -78,6 +78,7 @@ class Engine {
   at::Device device() const { return device_; }
 
   // Runs every sequence and returns its requested hooks (on CPU, float32 unless keep_dtype), in input order.
+  // capture.logits adds each sequence's [len, V] logits as hooks["logits"] (the token budget bounds [T, V]).
   // on_batch (optional) is called after each forward with the number of sequences finished.
   std::vector<SequenceStates> run(const std::vector<std::vector<int32_t>>& sequences, const Capture& capture,
                                   const RunOptions& run_options, RunStats* stats = nullptr, bool keep_dtype = false,
