@@ -102,6 +102,14 @@ void add_extract_command(CLI::App& app) {
   cmd->add_option("--label", o.model_label, "model name in results (default: the model directory's name)");
   cmd->add_option("--group-tokens", o.group_tokens, "tokens per committed group (0 = --token-budget)")
       ->capture_default_str();
+  cmd->add_option("--context-prefix", o.context_prefix,
+                  "run each function after exactly N tokens of other functions of its split (seeded order, joined "
+                  "by the eos token; never itself) and store only the function's states, so its words sit at "
+                  "positions N.. (beyond the training length, to see what --mask/--rope-scaling do to syntax); "
+                  "N + the function's tokens must fit the model (longer ones are skipped as too_long); 0 = none")
+      ->capture_default_str();
+  cmd->add_option("--context-seed", o.context_prefix_seed, "the seed of --context-prefix's order of other functions")
+      ->capture_default_str();
   cmd->add_flag("--overwrite", o.overwrite, "replace an existing store instead of resuming it");
   a->engine.add_to(*cmd);
   cmd->callback(guarded("extract", [a] { run_extract(*a); }));

@@ -12,6 +12,7 @@
 
 #include "data/align/boundary.h"
 #include "data/corpus/readers.h"
+#include "data/extract/context_prefix.h"
 #include "data/extract/detail/bounded_queue.h"
 #include "data/extract/detail/pipeline.h"
 #include "data/store/manifest_fields.h"
@@ -75,7 +76,7 @@ std::string model_hash(const std::string& dir) {
 }
 
 Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, const std::string& language,
-               const std::string& tokenizer_path) {
+               const tok::Tokenizer& tokenizer, const std::string& tokenizer_path) {
   Plan p;
   const auto& arch = model.arch();
   p.n_layers = int(arch.n_layers);
@@ -106,6 +107,15 @@ Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, cons
                            std::find(p.hooks.begin(), p.hooks.end(), Hook::resid_post) != p.hooks.end();
   p.raw_last_block = p.final_norm && opt.raw_last_block && last_stored && p.n_layers > 0;
   p.prepare.max_tokens = arch.max_positions;
+  if (opt.context_prefix < 0) throw InputError("--context-prefix: " + std::to_string(opt.context_prefix) + " is negative");
+  if (opt.context_prefix > 0) {
+    // Patterns are [heads, n, n] over the function's own tokens; with a prefix, rows would not sum to 1.
+    if (!p.attention_layers.empty())
+      throw InputError("--context-prefix: --attention-layers is not stored with a prefix (the function's rows attend "
+                       "to the prefix too)");
+    p.prepare.prefix_tokens = opt.context_prefix;
+    p.prefix_separator = separator_token(tokenizer, arch, tokenizer_path);
+  }
   p.language = language;
   if (opt.syntax == "on" || opt.syntax == "auto") {
     p.prepare.syntax = language == "any" || parseable(language);
@@ -185,7 +195,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   ExtractOptions eff = opt;
   static_cast<models::LoadOptions&>(eff.engine) = engine->options();
   eff.engine.validate();
-  const Plan plan = make_plan(eff, engine->model(), language, tokenizer_path);
+  const Plan plan = make_plan(eff, engine->model(), language, tokenizer, tokenizer_path);
   const std::string label = opt.model_label.empty() ? models::default_label(source) : opt.model_label;
   const store::Manifest manifest =
       detail::make_manifest(eff, plan,
@@ -236,6 +246,11 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
     progress->advance(sum.resumed_from);
   }
 
+  std::unique_ptr<const ContextPrefix> context_prefix;
+  if (plan.prepare.prefix_tokens > 0)
+    context_prefix = std::make_unique<const ContextPrefix>(opt.corpus, plan.language, opt.splits, plan.prepare.prefix_tokens,
+                                                           opt.context_prefix_seed, plan.prefix_separator, tokenizer);
+
   BoundedQueue<Group> groups(2);
   BoundedQueue<store::SnippetBatch> batches(2);
   Failure failure;
@@ -284,6 +299,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
             return;
           }
           if (++kept <= sum.resumed_from) return;  // already committed by an earlier run
+          if (context_prefix) r.prepared.prefix_ids = context_prefix->before(record);
           group_tokens += r.prepared.alignment.n_subwords();
           group.push_back(std::move(r.prepared));
           if (group_tokens >= plan.group_tokens) {
@@ -328,9 +344,19 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
       }
       std::vector<std::vector<int32_t>> seqs;
       seqs.reserve(g->size());
-      for (const auto& p : *g) seqs.emplace_back(p.alignment.encoding.ids.begin(), p.alignment.encoding.ids.end());
+      for (const auto& p : *g) {
+        seqs.emplace_back(p.prefix_ids);
+        seqs.back().insert(seqs.back().end(), p.alignment.encoding.ids.begin(), p.alignment.encoding.ids.end());
+      }
       models::RunStats rs;
       auto states = engine->run(seqs, capture, eff.engine, &rs);
+      // --context-prefix: keep the function's rows only (attention patterns are refused with a prefix).
+      for (size_t k = 0; k < g->size(); ++k) {
+        const int64_t from = int64_t((*g)[k].prefix_ids.size());
+        if (from == 0) continue;
+        sum.prefix_tokens += from;
+        for (auto& [name, t] : states[k].hooks) t = t.slice(0, from, t.size(0)).contiguous();
+      }
       sum.slots += rs.slots, sum.forwards += rs.forwards, sum.forward_seconds += rs.seconds;
       sum.padded_slots += padded_slots(seqs, eff.engine.token_budget);
       auto batch = detail::make_batch(plan, *g, states);

@@ -56,6 +56,10 @@ struct ExtractOptions {
   // loading model_dir again; then model_dir may be empty and `tokenizer` must name the tokenizer.json.
   std::shared_ptr<const models::Engine> shared_engine;
   std::string tokenizer;  // tokenizer.json; default model_dir/tokenizer.json
+  // Exactly this many tokens of other functions of the same split before each function (data/extract/
+  // context_prefix.h: the scheme); only the function's states are stored, at positions N..N+len-1. 0 = none.
+  int64_t context_prefix = 0;
+  uint64_t context_prefix_seed = 0;  // the order the other functions are drawn in
 };
 
 struct ExtractSummary {
@@ -70,7 +74,8 @@ struct ExtractSummary {
   int64_t fallback_words = 0;  // words (written now) that overlapped no subword and pooled the nearest one
   std::string layer_note;      // e.g. "layer 4 = ln_f(block 3); raw block 3 output in words/blocks.3.hook_resid_post"
   std::array<int64_t, kNumSkips> skipped{};
-  int64_t slots = 0;          // token slots the forwards computed (tokens + padding)
+  int64_t prefix_tokens = 0;  // --context-prefix tokens the forwards ran (not stored)
+  int64_t slots = 0;          // token slots the forwards computed (tokens + prefix tokens + padding)
   int64_t padded_slots = 0;   // slots one-sequence-per-row padding would have computed for the same groups
   int64_t forwards = 0;
   double seconds = 0, forward_seconds = 0, load_seconds = 0;  // load: model and tokenizer (within seconds)

@@ -20,6 +20,7 @@ struct PrepareOptions {
   // Boundary mode: the tokenizer that encodes pieces after the first (align::continuation_tokenizer).
   std::shared_ptr<const tok::Tokenizer> continuation;
   int64_t max_tokens = 0;           // the model's positions; longer inputs are skipped (0 = no limit)
+  int64_t prefix_tokens = 0;        // --context-prefix: these count against max_tokens too
   bool add_special_tokens = true;   // the tokenizer's post-processor (BOS/CLS/SEP) as the model was trained
 };
 
@@ -35,6 +36,8 @@ struct Prepared {
   // Structural-probe tree (syntax on): parent of every node of the labelled AST (-1 at the root), and each
   // word's leaf node and its depth.
   std::vector<int32_t> node_parent, leaf_node, leaf_depth;
+  // --context-prefix: the other text run before the function (its states are dropped); empty = none.
+  std::vector<int32_t> prefix_ids;
 };
 
 struct PrepareResult {

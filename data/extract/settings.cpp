@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/extract/context_prefix.h"
 #include "data/extract/detail/pipeline.h"
 #include "models/util/error.h"
 #include "models/util/sha256.h"
@@ -55,7 +56,7 @@ std::string ExtractSummary::format() const {
                 "  %.1f s (%.1f s in forwards, %.1f s loading the model), %.0f tokens/s, %.1f MB on disk%s\n",
                 out.c_str(), (long long)total_snippets, (long long)snippets, (long long)resumed_from,
                 (long long)tokens, (long long)words, (long long)forwards, (long long)slots,
-                slots ? 100.0 * (1.0 - double(tokens) / double(slots)) : 0.0, (long long)padded_slots,
+                slots ? 100.0 * (1.0 - double(tokens + prefix_tokens) / double(slots)) : 0.0, (long long)padded_slots,
                 100.0 * pad_avoided, seconds, forward_seconds, load_seconds, seconds > 0 ? double(tokens) / seconds : 0.0,
                 double(file_bytes) / 1e6, complete ? "" : " (NOT complete: rerun the same command to resume)");
   s += buf;
@@ -64,6 +65,7 @@ std::string ExtractSummary::format() const {
                 align.c_str(), (long long)shared_pairs, (long long)fallback_words);
   s += buf;
   if (!layer_note.empty()) s += "  " + layer_note + "\n";
+  if (prefix_tokens > 0) s += "  " + std::to_string(prefix_tokens) + " --context-prefix tokens run before the functions (not stored)\n";
   const std::string skips = skip_counts();
   s += "  " + std::to_string(records) + " corpus records of this shard read; skipped: " + (skips.empty() ? "none" : skips) + "\n";
   return s;
@@ -92,6 +94,13 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
                                       : "checkpoint"}};
   // Only when some scaling ran, so stores of unscaled models keep their settings hash.
   if (!plan.rope_scaling.empty()) settings["rope_scaling"] = plan.rope_scaling;
+  // Likewise only with a prefix, so stores without one are unchanged.
+  if (plan.prepare.prefix_tokens > 0) {
+    settings["context_prefix"] = plan.prepare.prefix_tokens;
+    settings["context_prefix_scheme"] = kContextPrefixScheme;
+    settings["context_prefix_seed"] = std::to_string(opt.context_prefix_seed);
+    settings["context_prefix_separator"] = plan.prefix_separator;
+  }
   store::Manifest m;
   for (auto it = settings.begin(); it != settings.end(); ++it)
     m[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();

@@ -28,6 +28,7 @@ struct Plan {
   // The RoPE scaling that ran (models::describe_rope_scaling: checkpoint's own or --rope-scaling), "" when
   // none applies (learned positions, or rotary without scaling).
   std::string rope_scaling;
+  int32_t prefix_separator = -1;  // --context-prefix's separator token (prepare.prefix_tokens > 0)
   std::string raw_last_block_hook() const { return "blocks." + std::to_string(n_layers - 1) + ".hook_resid_post"; }
   models::Capture capture() const;  // every model hook the plan needs
 };
