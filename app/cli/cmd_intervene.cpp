@@ -1,0 +1,49 @@
+// probescope intervene MODEL_DIR --out DIR: weight interventions written as a new HF model directory.
+#include <cstdio>
+
+#include "app/cli/commands.h"
+#include "models/intervene/intervene.h"
+
+namespace ps::cli {
+
+void add_intervene_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "intervene",
+      "Write an intervened copy of a model (Hugging Face layout: config.json, model.safetensors, tokenizer files) "
+      "that every command loads; the intervention, its parameters and the source's hashes go to "
+      "probescope_intervention.json beside config.json");
+  struct Args {
+    std::string model_dir, out, stretch, rope;
+    bool force = false;
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("MODEL_DIR", a->model_dir, "source Hugging Face model directory (never modified)")->required();
+  cmd->add_option("--out", a->out, "new model directory (written atomically: a temp dir renamed into place)")->required();
+  cmd->add_option("--stretch-positions", a->stretch,
+                  "keep=K,factor=F: Long-CLIP knowledge-preserved stretching of a learned position table (GPT-2, "
+                  "BERT, RoBERTa): rows < K kept, the rest linearly interpolated F-fold, the last F rows "
+                  "extrapolated; L positions become F*L - (F-1)*K (authors' default keep=20,factor=4: GPT-2 "
+                  "1024 -> 4036). RoBERTa's two padding-offset rows stay as they are. config.json and "
+                  "tokenizer_config.json limits are raised to match. Training-free: outputs change wherever a "
+                  "position >= K is seen (for BERT/RoBERTa at every position once the input is longer than K)");
+  cmd->add_option("--rope-scaling", a->rope,
+                  "TYPE:factor[:key=value...] (linear, dynamic, yarn, llama3, longrope, clex; 'none' removes it), "
+                  "LLaMA family only: written into config.json's rope_scaling, Hugging Face's own field");
+  cmd->add_flag("--force", a->force, "replace a non-empty --out");
+  cmd->callback(guarded("intervene", [a] {
+    ps::models::InterveneOptions o;
+    o.model_dir = a->model_dir;
+    o.out_dir = a->out;
+    if (!a->stretch.empty()) o.stretch = ps::models::parse_stretch_spec(a->stretch);
+    o.rope_scaling = a->rope;
+    o.force = a->force;
+    const auto r = ps::models::intervene(o);
+    std::printf("wrote %s: max positions %lld -> %lld (record: %s/%s)\n", r.out_dir.c_str(),
+                (long long)r.max_positions_before, (long long)r.max_positions_after, r.out_dir.c_str(),
+                ps::models::kInterventionFile);
+  }));
+}
+
+static const CommandRegistration registration{76, add_intervene_command};
+
+}  // namespace ps::cli
