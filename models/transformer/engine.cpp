@@ -127,7 +127,9 @@ std::vector<SequenceStates> Engine::run(const std::vector<std::vector<int32_t>>&
   run_options.validate();
   std::vector<int64_t> lengths;
   lengths.reserve(sequences.size());
-  const int64_t max_pos = model_->arch().max_positions;
+  // A learned position table ends at max_positions; rotary models only were trained to that length, and running
+  // past it is exactly what long-context studies (vanilla vs LM-Infinite vs RoPE scaling) measure.
+  const int64_t max_pos = model_->arch().positional == PositionalKind::Learned ? model_->arch().max_positions : 0;
   for (size_t i = 0; i < sequences.size(); ++i) {
     const auto n = static_cast<int64_t>(sequences[i].size());
     if (n == 0) throw InputError("sequence " + std::to_string(i) + " is empty");

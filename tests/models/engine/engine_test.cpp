@@ -158,6 +158,26 @@ TEST(Engine, RejectsBadOptionsAndInputs) {
   EXPECT_THROW(dtype_from_name("int8"), ps::InputError);
 }
 
+// A learned position table ends at its last row; a rotary model runs past its trained length (what long-context
+// studies measure) and gives there what a plain forward gives.
+TEST(Engine, RotaryModelsRunPastTheirTrainedLengthLearnedTablesDoNot) {
+  auto llama = Transformer::random_init(tiny(Family::LLaMA), 4);
+  EngineOptions o;
+  o.token_budget = 512;
+  Engine e(llama, o);
+  Capture c;
+  c.hooks.insert("hidden_states.2");
+  std::vector<int32_t> long_seq(300);
+  for (size_t i = 0; i < long_seq.size(); ++i) long_seq[i] = int32_t(3 + (i * 7) % 90);
+  const auto got = e.run({long_seq}, c).at(0).hooks.at("hidden_states.2");
+  ForwardInput in;
+  in.input_ids = at::tensor(std::vector<int64_t>(long_seq.begin(), long_seq.end())).unsqueeze(0);
+  const auto want = llama->forward(in, c).hooks.at("hidden_states.2")[0];
+  EXPECT_TRUE(at::allclose(got, want, 1e-4, 1e-5));
+  Engine g(Transformer::random_init(tiny(Family::GPT2), 4), o);
+  EXPECT_THROW(g.run({long_seq}, c), ps::InputError);
+}
+
 TEST(Engine, LmInfiniteMaskLimitsWhatEachQuerySees) {
   auto model = Transformer::random_init(tiny(Family::LLaMA), 2);
   EngineOptions o;
