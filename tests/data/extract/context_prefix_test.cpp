@@ -16,9 +16,11 @@
 #include "data/store/manifest_fields.h"
 #include "data/store/reader.h"
 #include "data/syntax/parse.h"
+#include "models/config/rope_scaling.h"
 #include "models/transformer/transformer.h"
 #include "models/util/error.h"
 #include "tests/data/extract/extract_fixture.h"
+#include "tests/models/transformer/tiny_models.h"
 
 namespace ps::extract {
 namespace {
@@ -115,13 +117,21 @@ TEST_F(ContextPrefixTest, ZeroIsTheStoreWithoutTheOption) {
 }
 
 // The stored vectors equal the model run on prefix + function ids alone, sliced to the function and pooled.
+// rope_scaling: applied to the reference model as the Engine's --rope-scaling would be.
 void expect_matches_direct_forward(const std::string& model_dir, const std::string& corpus, const std::string& store,
-                                   int64_t N, uint64_t seed, const std::string& mask_spec, int G, int L) {
-  const auto model = models::Transformer::load(model_dir);
+                                   int64_t N, uint64_t seed, const std::string& mask_spec, int G, int L,
+                                   int32_t sep = kSep, const std::string& rope_scaling = "") {
+  auto model = models::Transformer::load(model_dir);
+  if (!rope_scaling.empty()) {
+    auto arch = model->arch();
+    models::apply_rope_scaling(arch, models::parse_rope_scaling_spec(rope_scaling), "test");
+    model = model->with_changes(arch, {});
+  }
   const auto tk = tok::Tokenizer::from_file(model_dir + "/tokenizer.json");
   const auto json = align::read_tokenizer_json(model_dir + "/tokenizer.json");
   const auto cont = align::continuation_tokenizer(json, "tiny");
-  const ContextPrefix cp(corpus, "python", "", N, seed, kSep, tk);
+  const ContextPrefix cp(corpus, "python", "", N, seed, sep, tk);
+  const int64_t d = model->arch().d_model;
   store::StoreReader r(store);
   ASSERT_GT(r.num_samples(), 3);
   EXPECT_EQ(r.manifest().at("context_prefix"), std::to_string(N));
@@ -161,11 +171,11 @@ void expect_matches_direct_forward(const std::string& model_dir, const std::stri
     const auto out = model->forward(in, cap);
     for (int l = 0; l <= 2; ++l) {
       const auto h = out.hooks.at("hidden_states." + std::to_string(l))[0].slice(0, N, S).contiguous();
-      const auto pooled = align::pool(a, std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel()), 32);
+      const auto pooled = align::pool(a, std::vector<float>(h.data_ptr<float>(), h.data_ptr<float>() + h.numel()), d);
       const auto got = r.acts(store::act_name(store::Rows::words, l), i);
       ASSERT_EQ(got.rows, W);
       float worst = 0;
-      for (int64_t k = 0; k < W * 32; ++k) worst = std::max(worst, std::abs(got.data[k] - pooled[k]));
+      for (int64_t k = 0; k < W * d; ++k) worst = std::max(worst, std::abs(got.data[k] - pooled[k]));
       EXPECT_LT(worst, 1e-4) << "snippet " << i << " layer " << l;
       const auto tokens = r.acts(store::act_name(store::Rows::tokens, l), i);
       ASSERT_EQ(tokens.rows, n);
@@ -197,6 +207,35 @@ TEST_F(ContextPrefixTest, StoredWordsEqualTheModelRunOnPrefixPlusFunction) {
   extract(lm);
   expect_matches_direct_forward(*model_, corpus, lm.out, 48, 3, "lm-infinite:4:32", 4, 32);
   EXPECT_GT(max_act_diff(lm.out, o.out), 1e-3f);
+}
+
+TEST_F(ContextPrefixTest, RotaryModelUnderDynamicRopeScalingEqualsTheScaledModelOnPrefixPlusFunction) {
+  // A tiny LLaMA (rotary, GQA) with the fixture's tokenizer; its config.json says eos_token_id 2. Dynamic NTK
+  // depends on each sequence's own length, which here is N + len, not len: N = 300 puts every sequence past the
+  // 256 trained positions, where dynamic:2 changes the frequencies (and raises the limit to 512).
+  const std::string llama = dir_ + "/llama";
+  ps::test::TinyDims dims;
+  dims.vocab = 256 + 16;
+  dims.positions = 256;
+  ps::test::write_model(llama, ps::test::tiny_spec(ps::test::Tiny::LLaMA, 5, dims));
+  std::filesystem::copy_file(*model_ + "/tokenizer.json", llama + "/tokenizer.json");
+  const auto corpus = write_corpus(dir_, 12);
+  auto o = tiny_options(llama, corpus, dir_ + "/llama.h5");
+  o.token_layers = "all";
+  o.context_prefix = 300;
+  o.engine.rope_scaling = "dynamic:2";
+  const auto sum = extract(o);
+  ASSERT_TRUE(sum.complete);
+  EXPECT_EQ(sum.snippets, 12);
+  const auto m = store::StoreReader(o.out).manifest();
+  EXPECT_EQ(m.at("context_prefix_separator"), "2");
+  EXPECT_NE(m.at("rope_scaling").find("dynamic"), std::string::npos);
+  expect_matches_direct_forward(llama, corpus, o.out, 300, 0, "default", 0, 0, 2, "dynamic:2");
+  // Without the scaling the same inputs are past the model's 256 positions: every function is too long.
+  auto vanilla = o;
+  vanilla.out = dir_ + "/vanilla.h5";
+  vanilla.engine.rope_scaling = "";
+  EXPECT_THROW(extract(vanilla), InputError);
 }
 
 TEST_F(ContextPrefixTest, ChangedPrefixIsRefusedOnResumeAndLongFunctionsAreSkippedNamingTheLimit) {
