@@ -202,7 +202,7 @@ TEST(Report, PaperClaimsHoldOnAPlantedStudyAndFailWhenPlantedOtherwise) {
   auto claims = ps::report::paper_claims(go);
   ASSERT_EQ(claims.size(), 5u);
   for (const auto& c : claims) EXPECT_EQ(c.verdict, "holds") << c.finding << ": " << c.evidence;
-  EXPECT_NE(claims[2].evidence.find("best layer 2 of 0..4"), std::string::npos) << claims[2].evidence;
+  EXPECT_NE(claims[2].evidence.find("best layer 2 of 0..4 at k = "), std::string::npos) << claims[2].evidence;
   EXPECT_NE(claims[3].evidence.find("the best k is 64"), std::string::npos) << claims[3].evidence;
   // Without the language filter the python row (0.99) is the best: a mixed table would mislead.
   EXPECT_EQ(ps::report::best_f1(in.probe_summary, "trained").f1, 0.99);
