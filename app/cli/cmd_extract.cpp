@@ -106,7 +106,7 @@ void add_extract_command(CLI::App& app) {
                   "run each function after exactly N tokens of other functions of its split (seeded order, joined "
                   "by the eos token; never itself) and store only the function's states, so its words sit at "
                   "positions N.. (beyond the training length, to see what --mask/--rope-scaling do to syntax); "
-                  "N + the function's tokens must fit the model (longer ones are skipped as too_long); 0 = none")
+                  "with learned positions (GPT-2, BERT) N + the function's tokens must fit the table, with rotary ones only the function (longer ones are skipped as too_long); 0 = none")
       ->capture_default_str();
   cmd->add_option("--context-seed", o.context_prefix_seed, "the seed of --context-prefix's order of other functions")
       ->capture_default_str();

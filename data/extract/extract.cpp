@@ -114,6 +114,7 @@ Plan make_plan(const ExtractOptions& opt, const models::Transformer& model, cons
       throw InputError("--context-prefix: --attention-layers is not stored with a prefix (the function's rows attend "
                        "to the prefix too)");
     p.prepare.prefix_tokens = opt.context_prefix;
+    p.prepare.prefix_counts = arch.positional == models::PositionalKind::Learned;
     p.prefix_separator = separator_token(tokenizer, arch, tokenizer_path);
   }
   p.language = language;

@@ -76,10 +76,11 @@ PrepareResult prepare(corpus::Snippet snippet, int64_t source_index, const tok::
   }
   p.alignment = align::align(tokenizer, text, words, opt.align_mode, opt.add_special_tokens, opt.continuation.get());
   const int64_t n = p.alignment.n_subwords();
-  if (opt.max_tokens > 0 && n + opt.prefix_tokens > opt.max_tokens) {
+  const int64_t before = opt.prefix_counts ? opt.prefix_tokens : 0;
+  if (opt.max_tokens > 0 && n + before > opt.max_tokens) {
     r.skip = Skip::too_long;
     r.message = where + ": " + std::to_string(n) + " tokens" +
-                (opt.prefix_tokens > 0 ? " after a " + std::to_string(opt.prefix_tokens) + "-token --context-prefix" : "") +
+                (before > 0 ? " after a " + std::to_string(before) + "-token --context-prefix" : "") +
                 " exceed the model's " + std::to_string(opt.max_tokens) + " positions";
     return r;
   }

@@ -20,7 +20,10 @@ struct PrepareOptions {
   // Boundary mode: the tokenizer that encodes pieces after the first (align::continuation_tokenizer).
   std::shared_ptr<const tok::Tokenizer> continuation;
   int64_t max_tokens = 0;           // the model's positions; longer inputs are skipped (0 = no limit)
-  int64_t prefix_tokens = 0;        // --context-prefix: these count against max_tokens too
+  // --context-prefix: these count against max_tokens only for a learned position table (which ends there);
+  // a rotary model runs past its trained length, so there only the function itself must fit.
+  int64_t prefix_tokens = 0;
+  bool prefix_counts = true;
   bool add_special_tokens = true;   // the tokenizer's post-processor (BOS/CLS/SEP) as the model was trained
 };
 
