@@ -35,14 +35,16 @@ LambdaOperands lambda_operands(const at::Tensor& q, const at::Tensor& k, const a
   }
   int64_t total = 0;
   for (int64_t n : lengths) total += n;
-  auto rows = at::empty({total}, at::kLong);
-  auto r = rows.accessor<int64_t, 1>();
+  auto rows = at::empty({total}, at::kLong), starts = at::empty({total}, at::kLong);
+  auto r = rows.accessor<int64_t, 1>(), s0 = starts.accessor<int64_t, 1>();
   int64_t t = 0;
   for (int64_t n : lengths)
-    for (int64_t i = 0, start = t; i < n; ++i) r[t++] = start + std::min(lm.limit, i);
-  rows = rows.to(cos.device());
+    for (int64_t i = 0, start = t; i < n; ++i) s0[t] = start, r[t++] = start + std::min(lm.limit, i);
+  rows = rows.to(cos.device()), starts = starts.to(cos.device());
   o.qg = apply_rope(q, cos.index_select(0, rows), sin.index_select(0, rows));
-  o.kg = k;
+  // The "unrotated" key is the key at position 0: rotation by 0, which still carries a scaling's attention
+  // factor (yarn, longrope multiply cos and sin), so far logits are scaled like every other logit.
+  o.kg = apply_rope(k, cos.index_select(0, starts), sin.index_select(0, starts));
   return o;
 }
 

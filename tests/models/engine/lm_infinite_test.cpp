@@ -343,3 +343,22 @@ TEST(LmInfiniteModel, LimitBelowTheWindowIsAOneLineInputError) {
 }
 
 }  // namespace
+
+// Under a RoPE scaling with an attention factor m (yarn, longrope multiply cos and sin by m) every logit is scaled
+// by m², the capped far-key logits included: the "unrotated" key is the key rotated by position 0.
+TEST(LmInfiniteKernel, FarKeysCarryTheScalingsAttentionFactorLikeEveryOtherKey) {
+  const int64_t n = 12, H = 2, hd = 8;
+  at::manual_seed(7);
+  const auto q = at::randn({n, H, hd}), k = at::randn({n, H, hd});
+  ArchSpec a = tiny(Family::LLaMA);
+  a.head_dim = hd;
+  const auto [cos, sin] = rope_cos_sin(a, at::arange(n, at::kLong), at::kFloat, {n});
+  const double m = 1.25;
+  const LmInfinite lm{2, 4, 4};
+  const auto plain = lambda_operands(q, k, cos, sin, {n}, lm);
+  const auto scaled = lambda_operands(q, k, cos * m, sin * m, {n}, lm);
+  auto logits = [](const at::Tensor& x, const at::Tensor& y) { return at::einsum("thd,shd->hts", {x, y}); };
+  EXPECT_TRUE(at::allclose(logits(scaled.qr, scaled.kr), m * m * logits(plain.qr, plain.kr), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(logits(scaled.qg, scaled.kg), m * m * logits(plain.qg, plain.kg), 1e-4, 1e-5));
+  EXPECT_TRUE(at::allclose(plain.kg, k, 1e-6, 1e-6));  // without a factor: the key itself
+}
