@@ -349,7 +349,16 @@ Claim middle_peak(const StudyInputs& in) {
   }
   std::string curve;
   for (int l : layers) curve += (curve.empty() ? "" : ", ") + std::to_string(l) + ": " + fmt(f1_at(in.probe_summary, in.trained, l, k));
-  const bool interior = best > *layers.begin() && best < *layers.rbegin();
+  // A peak, not noise: the chosen middle layer is clearly above both the first and the last layer.
+  const auto row = [&](int l) {
+    for (const auto& r : f1_rows(in.probe_summary))
+      if (r.model == in.trained && r.k == k && r.layer == l) return r;
+    return F1Row{"", l, k, kNaN, kNaN, kNaN};
+  };
+  const F1Row top = row(best), first = row(*layers.begin()), last = row(*layers.rbegin());
+  const bool interior = best > *layers.begin() && best < *layers.rbegin() &&
+                        clearly_above(top.f1, top.std, first.f1, first.std) &&
+                        clearly_above(top.f1, top.std, last.f1, last.std);
   return {"F1 peaks in the middle layers", interior ? "holds" : "does not hold",
           "best layer " + std::to_string(best) + " of " + std::to_string(*layers.begin()) + ".." +
               std::to_string(*layers.rbegin()) + " at k = " + std::to_string(k) + "; test F1 by layer: " + curve};
@@ -363,7 +372,10 @@ Claim interior_k(const StudyInputs& in, const Best& t) {
   if (ks.size() < 3) return {"F1 over k has an interior optimum", "not measured", "fewer than 3 k at the best layer"};
   std::string curve;
   for (int64_t k : ks) curve += (curve.empty() ? "" : ", ") + std::to_string(k) + ": " + fmt(f1_at(in.probe_summary, in.trained, t.layer, k));
-  const bool interior = at_layer.k > *ks.begin() && at_layer.k < *ks.rbegin();
+  const double lo = f1_at(in.probe_summary, in.trained, t.layer, *ks.begin());
+  const double hi = f1_at(in.probe_summary, in.trained, t.layer, *ks.rbegin());
+  const bool interior = at_layer.k > *ks.begin() && at_layer.k < *ks.rbegin() &&
+                        clearly_above(at_layer.f1, at_layer.f1_std, lo, 0) && clearly_above(at_layer.f1, at_layer.f1_std, hi, 0);
   return {"F1 over k has an interior optimum", interior ? "holds" : "does not hold",
           "at layer " + std::to_string(t.layer) + " the best k is " + std::to_string(at_layer.k) +
               " (chosen on validation); test F1 by k: " + curve};

@@ -218,6 +218,13 @@ TEST(Report, PaperClaimsHoldOnAPlantedStudyAndFailWhenPlantedOtherwise) {
   EXPECT_EQ(claims[0].verdict, "does not hold");
   EXPECT_NE(claims[0].evidence.find("not clearly above: random"), std::string::npos) << claims[0].evidence;
   EXPECT_EQ(claims[1].verdict, "does not hold");
+  // A flat layer curve whose middle wins by noise (0.291 vs 0.285 ± 0.006) is not a peak.
+  in.probe_summary = read_csv_table(
+      "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std,valid_f1_macro_mean\n"
+      "trained,go,0,64,real,3,0.283,0.006,0.30\ntrained,go,1,64,real,3,0.285,0.006,0.31\n"
+      "trained,go,2,64,real,3,0.280,0.006,0.30\n",
+      "summary.csv");
+  EXPECT_EQ(ps::report::paper_claims(in)[2].verdict, "does not hold");
   // Too few k values: the k claim is not measured rather than guessed.
   in.probe_summary = read_csv_table(kSummary, "summary.csv");
   EXPECT_EQ(ps::report::paper_claims(in)[3].verdict, "not measured");
