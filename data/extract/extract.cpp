@@ -185,7 +185,22 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   if (engine) {
     tokenizer_ptr = std::make_shared<const tok::Tokenizer>(tok::Tokenizer::from_file(tokenizer_path));
   } else {
-    auto opened = models::open_model(source, opt.engine, opt.engine);
+    // "auto" is a timing measurement, so a rerun may resolve it differently; continuing an existing store
+    // keeps the dtype it was made with instead of refusing it for a changed setting.
+    models::LoadOptions load = opt.engine;
+    if (load.dtype == "auto" && !opt.overwrite) {
+      for (const std::string& path : {opt.out, opt.out + ".partial"}) {
+        if (!file_exists(path)) continue;
+        try {
+          const auto m = store::StoreReader(path).manifest();
+          if (m.count("dtype") && m.at("dtype") != "auto") load.dtype = m.at("dtype");
+          break;
+        } catch (const InputError&) {
+          // Unreadable: resolve "auto" afresh; the writer names the problem.
+        }
+      }
+    }
+    auto opened = models::open_model(source, load, opt.engine);
     engine = std::move(opened.engine);
     tokenizer_ptr = std::move(opened.tokenizer);
   }

@@ -323,5 +323,20 @@ TEST_F(Extract, RandomEncoderKeepsTheTrainedEmbeddingsOnly) {
   EXPECT_NE(re.load_layer_words(1).data, rt.load_layer_words(1).data);
 }
 
+// --dtype auto is a timing measurement: rerunning it on an existing store keeps the store's dtype (one of these two
+// stores disagrees with whatever auto resolves to here, and neither rerun may be refused as a changed setting).
+TEST_F(Extract, AutoDtypeResumesWithTheStoresOwnDtype) {
+  const auto corpus = write_corpus(dir_, 3);
+  for (const std::string dtype : {"float32", "bfloat16"}) {
+    auto o = tiny_options(*model_, corpus, dir_ + "/" + dtype + ".h5");
+    o.engine.dtype = dtype;
+    ASSERT_TRUE(extract(o).complete);
+    o.engine.dtype = "auto";
+    const auto again = extract(o);
+    EXPECT_TRUE(again.already_complete) << dtype;
+    EXPECT_EQ(store::StoreReader(o.out).manifest().at("dtype"), dtype);
+  }
+}
+
 }  // namespace
 }  // namespace ps::extract
