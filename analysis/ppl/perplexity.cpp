@@ -94,10 +94,9 @@ int32_t separator_id(const PplOptions& o, const tok::Tokenizer& tk, const models
     if (id < 0) throw InputError("--separator '" + o.separator + "': not a token of " + tk_path);
     return id;
   }
-  if (arch.eos_token_id >= 0) return int32_t(arch.eos_token_id);
-  for (const char* t : {"<|endoftext|>", "</s>"})
-    if (tk.token_to_id(t) >= 0) return tk.token_to_id(t);
-  throw InputError(tk_path + ": no eos token to separate functions (give --separator TOKEN)");
+  const int32_t id = models::document_separator(tk, arch);
+  if (id < 0) throw InputError(tk_path + ": no eos token to separate functions (give --separator TOKEN)");
+  return id;
 }
 
 std::string model_hash(const std::string& dir) {

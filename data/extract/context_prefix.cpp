@@ -4,15 +4,15 @@
 #include <random>
 
 #include "data/corpus/readers.h"
+#include "models/open/open_model.h"
 #include "models/util/error.h"
 
 namespace ps::extract {
 
 int32_t separator_token(const tok::Tokenizer& tk, const models::ArchSpec& arch, const std::string& tk_path) {
-  if (arch.eos_token_id >= 0) return int32_t(arch.eos_token_id);
-  for (const char* t : {"<|endoftext|>", "</s>"})
-    if (tk.token_to_id(t) >= 0) return tk.token_to_id(t);
-  throw InputError(tk_path + ": no eos token to separate the functions of --context-prefix");
+  const int32_t id = models::document_separator(tk, arch);
+  if (id < 0) throw InputError(tk_path + ": no eos token to separate the functions of --context-prefix");
+  return id;
 }
 
 ContextPrefix::ContextPrefix(const std::string& corpus, const std::string& language, const std::string& splits,

@@ -42,6 +42,13 @@ std::string default_label(const ModelSource& source) {
   return label;
 }
 
+int32_t document_separator(const tok::Tokenizer& tokenizer, const ArchSpec& arch) {
+  if (arch.eos_token_id >= 0) return int32_t(arch.eos_token_id);
+  for (const char* t : {"<|endoftext|>", "</s>"})
+    if (tokenizer.token_to_id(t) >= 0) return tokenizer.token_to_id(t);
+  return -1;
+}
+
 OpenedModel open_model(const ModelSource& source, const LoadOptions& load, const RunOptions& run) {
   if (!source.preset.empty() && !source.dir.empty())
     throw InputError("model source: give a directory or a preset, not both");

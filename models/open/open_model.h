@@ -37,6 +37,10 @@ struct OpenedModel {
 // Throws InputError naming the file and field for a bad source; the Engine gets `load` and default run options.
 OpenedModel open_model(const ModelSource& source, const LoadOptions& load = {}, const RunOptions& run = {});
 
+// The token that separates documents (functions joined into one stream, as in pre-training): config.json's eos,
+// else the tokenizer's <|endoftext|> or </s>; -1 when there is none. One rule for eval ppl and --context-prefix.
+int32_t document_separator(const tok::Tokenizer& tokenizer, const ArchSpec& arch);
+
 // The label open_model gives a source (also what extraction writes as model_label by default).
 std::string default_label(const ModelSource& source);
 
