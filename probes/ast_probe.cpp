@@ -22,12 +22,11 @@ struct Batch {
   std::vector<int64_t> offsets;  // [B+1]: sample k's positions are [offsets[k], offsets[k+1]) of the Np
   std::vector<float> gold_d;     // [Np] gold d of every position
   at::Tensor c, u;       // [Np], [N] int64 gold labels
-  int64_t B = 0, n_pairs = 0;    // n_pairs: ordered pairs (i, j) of one sample with gold d_i > d_j
+  int64_t n_pairs = 0;           // n_pairs: ordered pairs (i, j) of one sample with gold d_i > d_j
 };
 
 Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b0, size_t b1) {
   Batch b;
-  b.B = static_cast<int64_t>(b1 - b0);
   int64_t N = 0, Np = 0;
   for (size_t k = b0; k < b1; ++k) {
     const auto& s = ds.samples[order[k]];

@@ -332,8 +332,9 @@ Claim random_like_embeddings(const StudyInputs& in) {
 Claim middle_peak(const StudyInputs& in) {
   // The layer curve is read at the k probed at the most layers (a study probes every layer at one k and the
   // other k only at the best layer); its best layer is chosen on validation like every other choice here.
+  const std::vector<F1Row> rows = f1_rows(in.probe_summary);
   std::map<int64_t, std::set<int>> layers_at;
-  for (const auto& r : f1_rows(in.probe_summary))
+  for (const auto& r : rows)
     if (r.model == in.trained) layers_at[r.k].insert(r.layer);
   int64_t k = 0;
   for (const auto& [kk, ls] : layers_at)
@@ -342,7 +343,7 @@ Claim middle_peak(const StudyInputs& in) {
   if (layers.size() < 3) return {"F1 peaks in the middle layers", "not measured", "fewer than 3 layers probed"};
   int best = *layers.begin();
   double best_key = -1;
-  for (const auto& r : f1_rows(in.probe_summary)) {
+  for (const auto& r : rows) {
     if (r.model != in.trained || r.k != k) continue;
     const double key = std::isfinite(r.valid) ? r.valid : r.f1;
     if (key > best_key) best_key = key, best = r.layer;
@@ -351,7 +352,7 @@ Claim middle_peak(const StudyInputs& in) {
   for (int l : layers) curve += (curve.empty() ? "" : ", ") + std::to_string(l) + ": " + fmt(f1_at(in.probe_summary, in.trained, l, k));
   // A peak, not noise: the chosen middle layer is clearly above both the first and the last layer.
   const auto row = [&](int l) {
-    for (const auto& r : f1_rows(in.probe_summary))
+    for (const auto& r : rows)
       if (r.model == in.trained && r.k == k && r.layer == l) return r;
     return F1Row{"", l, k, kNaN, kNaN, kNaN};
   };
