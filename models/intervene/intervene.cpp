@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <tuple>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "models/config/arch.h"
 #include "models/config/rope_scaling.h"
 #include "models/config/weights_map.h"
+#include "models/intervene/decompose.h"
+#include "models/intervene/prune.h"
 #include "models/safetensors/safetensors.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -65,8 +68,8 @@ std::string position_tensor_name(const ArchSpec& arch, const std::vector<std::st
 }  // namespace
 
 InterveneResult intervene(const InterveneOptions& o) {
-  if (!o.stretch && o.rope_scaling.empty())
-    throw InputError("intervene: nothing to do (give --stretch-positions and/or --rope-scaling)");
+  if (!o.stretch && o.rope_scaling.empty() && !o.prune && !o.decompose)
+    throw InputError("intervene: nothing to do (give --stretch-positions, --rope-scaling, --prune and/or --decompose)");
   if (o.out_dir.empty()) throw InputError("intervene: --out is required");
   const fs::path src = fs::absolute(o.model_dir).lexically_normal(), out = fs::absolute(o.out_dir).lexically_normal();
   std::error_code ec;
@@ -75,6 +78,10 @@ InterveneResult intervene(const InterveneOptions& o) {
   if (fs::exists(out, ec) && !fs::is_directory(out, ec)) throw InputError("--out " + o.out_dir + ": exists and is not a directory");
   if (non_empty_dir(out) && !o.force)
     throw InputError("--out " + o.out_dir + ": exists and is not empty (use --force to replace it)");
+  if (o.decompose)
+    for (const char* suffix : {kLowrankSuffix, kMinusLowrankSuffix})
+      if (non_empty_dir(out.string() + suffix) && !o.force)
+        throw InputError("--decompose: " + out.string() + suffix + " (an ablation directory) exists and is not empty (use --force to replace it)");
 
   const std::string config_path = (src / "config.json").string();
   const std::string config_text = read_file(config_path);
@@ -142,6 +149,19 @@ InterveneResult intervene(const InterveneOptions& o) {
                      {"max_positions_after", new_max_positions}});
   }
 
+  // Weight sparsity (prune.h, decompose.h), after the position changes and before quantisation.
+  if (o.prune) steps.push_back(prune_step(arch, tensors, ck.dir(), *o.prune));
+  std::optional<DecomposeOutput> decomposed;
+  if (o.decompose) {
+    decomposed = decompose_step(arch, tensors, ck.dir(), *o.decompose);
+    decomposed->step["directories"] = {{"lowrank+sparse (UV + S)", out.string()},
+                                       {"lowrank (UV)", out.string() + kLowrankSuffix},
+                                       {"minus-lowrank (W - UV = S + residual)", out.string() + kMinusLowrankSuffix}};
+    decomposed->step["this_directory"] = "lowrank+sparse (UV + S)";
+    steps.push_back(decomposed->step);
+  }
+  const size_t steps_before_quantize = steps.size();
+
   // The new config must parse to what was written (the same check every loader makes).
   const std::string new_config = config.dump(2) + "\n";
   const ArchSpec check = parse_arch(new_config, "intervened config.json");
@@ -175,6 +195,10 @@ InterveneResult intervene(const InterveneOptions& o) {
       }
       write_file_atomic((tmp / f).string(), text);
     }
+    if (decomposed) {
+      write_file_atomic((tmp / kDecompositionCsv).string(), decomposed->csv);
+      write_factors((tmp / kDecompositionFactors).string(), decomposed->factors);
+    }
     write_file_atomic((tmp / kInterventionFile).string(), record.dump(2) + "\n");
     if (fs::exists(out, ec)) {
       const fs::path old = parent / ("." + out.filename().string() + ".old-" + std::to_string(getpid()));
@@ -191,6 +215,17 @@ InterveneResult intervene(const InterveneOptions& o) {
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;
+  }
+  if (decomposed) {
+    // The ablations hold the weights as the decomposition left them (a later --quantize is not applied to them).
+    for (const auto& [suffix, part, parts] :
+         {std::tuple{kLowrankSuffix, "lowrank (UV)", &decomposed->lowrank},
+          std::tuple{kMinusLowrankSuffix, "minus-lowrank (W - UV = S + residual)", &decomposed->minus_lowrank}}) {
+      ojson rec = record;
+      rec["interventions"] = ojson(std::vector<ojson>(steps.begin(), steps.begin() + long(steps_before_quantize)));
+      rec["interventions"].back()["this_directory"] = part;
+      write_sibling_model(out.string(), out.string() + suffix, *parts, metadata, kInterventionFile, rec.dump(2) + "\n");
+    }
   }
   return {out.string(), arch.max_positions, new_max_positions, record.dump(2)};
 }

@@ -7,11 +7,14 @@
 #include <optional>
 #include <string>
 
+#include "models/intervene/sparsity_spec.h"
 #include "models/intervene/stretch.h"
 
 namespace ps::models {
 
 inline constexpr const char* kInterventionFile = "probescope_intervention.json";
+inline constexpr const char* kLowrankSuffix = "-lowrank";              // --decompose: UV only
+inline constexpr const char* kMinusLowrankSuffix = "-minus-lowrank";  // --decompose: W - UV = S + residual
 
 struct InterveneOptions {
   std::string model_dir;                // source: HF directory
@@ -19,6 +22,10 @@ struct InterveneOptions {
   std::optional<StretchSpec> stretch;   // learned position tables only (GPT-2, BERT, RoBERTa)
   std::string rope_scaling;             // "" = none; LLaMA family only: parse_rope_scaling_spec grammar (rope_scaling.h)
   bool force = false;                   // replace a non-empty out_dir
+  // Unstructured pruning of the block matrices (prune.h), then the low-rank + sparse split (decompose.h):
+  // out_dir gets UV + S, and the ablations UV and W - UV go to out_dir + kLowrankSuffix / kMinusLowrankSuffix.
+  std::optional<PruneSpec> prune;
+  std::optional<DecomposeSpec> decompose;
 };
 
 struct InterveneResult {
