@@ -126,6 +126,13 @@ std::string to_json(const FigureSpec& f, int indent) {
     for (int64_t r0 = 0; r0 < h->rows; ++r0)
       rows.push_back(std::vector<double>(h->values.begin() + r0 * h->cols, h->values.begin() + (r0 + 1) * h->cols));
     j["values"] = rows;
+    if (!h->cell_labels.empty()) {
+      json labels = json::array();
+      for (int64_t r0 = 0; r0 < h->rows; ++r0)
+        labels.push_back(std::vector<std::string>(h->cell_labels.begin() + r0 * h->cols,
+                                                  h->cell_labels.begin() + (r0 + 1) * h->cols));
+      j["cell_labels"] = labels;
+    }
   } else if (const auto* m = std::get_if<MaskFigure>(&f)) {
     const Grid g = mask_grid(*m);
     j["columns"] = g.columns;

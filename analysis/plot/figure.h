@@ -42,6 +42,7 @@ struct Heatmap {
   int64_t rows = 0, cols = 0;
   std::vector<double> values;  // rows x cols, row-major
   std::vector<std::string> row_labels, col_labels;  // empty or one per row / column
+  std::vector<std::string> cell_labels;  // empty or rows x cols: text drawn in each cell where it fits (logit lens)
   std::optional<double> vmin, vmax;  // colour range; otherwise the finite data range
 };
 

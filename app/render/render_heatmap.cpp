@@ -99,6 +99,16 @@ void render_heatmap(const ps::plot::Heatmap& h, Canvas& c, const QRectF& rect) {
       img.setPixelColor(int(j), int(i), viridis(norm(h.values[size_t(i * h.cols + j)])));
   draw_cells_image(P, img, mat);
   P.setRenderHint(QPainter::Antialiasing, true);
+  // Cell texts (the logit lens's top token) only where a cell holds a readable line: dark on light cells.
+  const QFont cell_f = c.font(st.tick_pt * 0.85, false, true);
+  if (h.cell_labels.size() == size_t(h.rows * h.cols) && cell >= c.height(cell_f) * 1.1)
+    for (int64_t i = 0; i < h.rows; ++i)
+      for (int64_t j = 0; j < h.cols; ++j) {
+        const size_t at = size_t(i * h.cols + j);
+        const QString t = c.elide(cell_f, qs(h.cell_labels[at]), cell - 1);
+        const QColor ink = norm(h.values[at]) > 0.6 ? Qt::black : Qt::white;
+        c.text(cell_f, t, QPointF(mat.left() + (j + 0.5) * cell, mat.top() + (i + 0.5) * cell), 0.5, 0.5, ink);
+      }
   P.setPen(c.pen(QColor(40, 40, 40), st.axis_pt));
   P.setBrush(Qt::NoBrush);
   P.drawRect(mat);

@@ -166,6 +166,18 @@ at::Tensor Transformer::lm_logits(const at::Tensor& x) const {
   return at::linear(h, W, param("mlm.bias"));
 }
 
+at::Tensor Transformer::head_logits(const at::Tensor& x, int64_t layer) const {
+  if (!has_lm_head())
+    throw InputError(source_ + ": the checkpoint has no language-model head" +
+                     std::string(arch_.family == Family::BERT ? " (no lm_head.* / cls.predictions.* tensors)" : ""));
+  if (layer < 0 || layer > arch_.n_layers)
+    throw InputError("head_logits: layer " + std::to_string(layer) + " is outside 0.." + std::to_string(arch_.n_layers));
+  c10::InferenceMode guard;
+  const auto h = x.to(device_, dtype_);
+  if (arch_.family == Family::BERT || layer == arch_.n_layers) return lm_logits(h);
+  return lm_logits(norm(h, param("ln_final.weight"), param("ln_final.bias")));
+}
+
 bool Transformer::has_lm_head() const {
   if (arch_.family == Family::BERT) return param("mlm.dense.weight").defined() && param("mlm.ln.weight").defined();
   return arch_.tie_word_embeddings || param("unembed.weight").defined();

@@ -120,6 +120,11 @@ class Transformer {
   // Canonical parameters (keys as in weights_map.h), in the model's layout ([out,in] for linear weights).
   const std::map<std::string, at::Tensor>& parameters() const { return params_; }
   bool has_lm_head() const;
+  // The language-model head on hidden states x [..., d] as hidden_states.{layer} holds them (HF index, 0..n_layers):
+  // the logit lens. Pre-LN families (GPT-2, LLaMA) get the final norm first when layer < n_layers
+  // (hidden_states.{n} already has it), then the unembedding; BERT/RoBERTa get the masked-LM head on the
+  // state as it is. At layer n_layers this is exactly the forward's logits. InputError without a head.
+  at::Tensor head_logits(const at::Tensor& x, int64_t layer) const;
 
  private:
   struct Block {
