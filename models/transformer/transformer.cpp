@@ -183,6 +183,19 @@ bool Transformer::has_lm_head() const {
   return arch_.tie_word_embeddings || param("unembed.weight").defined();
 }
 
+at::Tensor Transformer::default_mask(int64_t B, int64_t S, const at::Device& device) const {
+  auto keep = at::ones({S, S}, at::TensorOptions().dtype(at::kBool).device(device));
+  if (arch_.causal) keep = at::tril(keep);
+  return keep.unsqueeze(0).expand({B, S, S});
+}
+
+at::Tensor Transformer::repair_empty_rows(const at::Tensor& keep) {
+  // A query that may attend nothing (padding) attends to itself, so no row ever softmaxes over nothing.
+  const int64_t S = keep.size(1);
+  const auto empty_row = keep.any(-1, true).logical_not();
+  return at::logical_or(keep, at::logical_and(empty_row, at::eye(S, keep.options()).unsqueeze(0)));
+}
+
 namespace {
 
 void check_ids(const at::Tensor& ids, int64_t vocab) {
@@ -215,16 +228,10 @@ ForwardOutput Transformer::forward(const ForwardInput& in, const Capture& captur
     throw RuntimeError("forward: position_ids must be [B,S] int64 like input_ids");
   check_positions(pos, arch_);
   at::Tensor keep = in.attn_mask;
-  if (!keep.defined()) {
-    keep = at::ones({S, S}, ids.options().dtype(at::kBool));
-    if (arch_.causal) keep = at::tril(keep);
-    keep = keep.unsqueeze(0).expand({B, S, S});
-  }
+  if (!keep.defined()) keep = default_mask(B, S, ids.device());
   if (keep.dim() != 3 || keep.size(0) != B || keep.size(1) != S || keep.size(2) != S || keep.scalar_type() != at::kBool)
     throw RuntimeError("forward: attn_mask must be a [B,S,S] bool tensor");
-  // A query that may attend nothing (padding) attends to itself, so no row ever softmaxes over nothing.
-  const auto empty_row = keep.any(-1, true).logical_not();
-  keep = at::logical_or(keep, at::logical_and(empty_row, at::eye(S, keep.options()).unsqueeze(0)));
+  keep = repair_empty_rows(keep);
   const auto tt = in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(ids);
   return run_stack(ids, pos, tt, capture,
                    [&](const Block& blk, const at::Tensor& h, const at::Tensor& cos, const at::Tensor& sin,
@@ -280,6 +287,18 @@ ForwardOutput Transformer::forward_packed(const PackedInput& in, const Capture& 
                      return res;
                    },
                    in.lengths);
+}
+
+Transformer::BlockStep Transformer::run_block(const Block& blk, const at::Tensor& x, const at::Tensor& cos,
+                                              const at::Tensor& sin, const AttendFn& attend, bool want_pattern) const {
+  const bool post_ln = arch_.family == Family::BERT;
+  BlockStep s;
+  s.attended = attend(blk, post_ln ? x : norm(x, blk.ln1_w, blk.ln1_b), cos, sin, want_pattern);
+  const auto& attn_out = s.attended.out;
+  s.mid = post_ln ? norm(x + attn_out, blk.ln1_w, blk.ln1_b) : x + attn_out;
+  s.mlp_out = mlp(blk, post_ln ? s.mid : norm(s.mid, blk.ln2_w, blk.ln2_b));
+  s.out = post_ln ? norm(s.mid + s.mlp_out, blk.ln2_w, blk.ln2_b) : s.mid + s.mlp_out;
+  return s;
 }
 
 ForwardOutput Transformer::run_stack(const at::Tensor& ids, const at::Tensor& pos, const at::Tensor& token_types,
@@ -339,23 +358,19 @@ ForwardOutput Transformer::run_stack(const at::Tensor& ids, const at::Tensor& po
 
   const bool post_ln = arch_.family == Family::BERT;
   for (int64_t l = 0; l <= last_layer; ++l) {
-    const Block& blk = blocks_[l];
     const std::string p = "blocks." + std::to_string(l) + ".";
     emit(p + "hook_resid_pre", x);
     const bool want_pattern = wanted(p + "attn.hook_pattern");
-    auto attended = attend(blk, post_ln ? x : norm(x, blk.ln1_w, blk.ln1_b), cos, sin, want_pattern);
-    const auto& attn_out = attended.out;
+    auto step = run_block(blocks_[l], x, cos, sin, attend, want_pattern);
     if (want_pattern) {
-      if (attended.pattern.defined()) emit(p + "attn.hook_pattern", attended.pattern);
-      if (!attended.seq_patterns.empty())
-        for (const auto& n : want[p + "attn.hook_pattern"]) out.sequence_patterns[n] = attended.seq_patterns;
+      if (step.attended.pattern.defined()) emit(p + "attn.hook_pattern", step.attended.pattern);
+      if (!step.attended.seq_patterns.empty())
+        for (const auto& n : want[p + "attn.hook_pattern"]) out.sequence_patterns[n] = step.attended.seq_patterns;
     }
-    emit(p + "hook_attn_out", attn_out);
-    const auto mid = post_ln ? norm(x + attn_out, blk.ln1_w, blk.ln1_b) : x + attn_out;
-    emit(p + "hook_resid_mid", mid);
-    const auto mlp_out = mlp(blk, post_ln ? mid : norm(mid, blk.ln2_w, blk.ln2_b));
-    emit(p + "hook_mlp_out", mlp_out);
-    x = post_ln ? norm(mid + mlp_out, blk.ln2_w, blk.ln2_b) : mid + mlp_out;
+    emit(p + "hook_attn_out", step.attended.out);
+    emit(p + "hook_resid_mid", step.mid);
+    emit(p + "hook_mlp_out", step.mlp_out);
+    x = step.out;
     emit(p + "hook_resid_post", x);
     if (l + 1 < L || post_ln) emit("hidden_states." + std::to_string(l + 1), x);
   }

@@ -108,6 +108,16 @@ class Transformer {
   // forward() on each sequence alone (to kernel rounding). Patterns come back in sequence_patterns.
   ForwardOutput forward_packed(const PackedInput& in, const Capture& capture) const;
 
+  // One block alone, through the same code as forward(): hidden states x [B,S,d] (what
+  // blocks.{layer}.hook_resid_pre holds) → blocks.{layer}.hook_resid_post. position_ids [B,S] and attn_mask
+  // [B,S,S] as in ForwardInput (undefined = 0..S-1 and the family's default). `replaced` substitutes some of
+  // this block's canonical parameters (keys as in parameters(), "blocks.{layer}.attn.q.weight", same shapes
+  // and dtype); with autograd the result carries the graph through them (block-wise reconstruction in
+  // post-training quantization), otherwise it runs under InferenceMode.
+  at::Tensor forward_block(int64_t layer, const at::Tensor& x, const at::Tensor& position_ids = {},
+                           const at::Tensor& attn_mask = {}, const std::map<std::string, at::Tensor>& replaced = {},
+                           bool autograd = false) const;
+
   const ArchSpec& arch() const { return arch_; }
   at::ScalarType dtype() const { return dtype_; }
   at::Device device() const { return device_; }
@@ -140,7 +150,19 @@ class Transformer {
   using AttendFn = std::function<Attended(const Block&, const at::Tensor& h, const at::Tensor& cos,
                                           const at::Tensor& sin, bool want_pattern)>;
 
+  struct BlockStep {
+    Attended attended;
+    at::Tensor mid, mlp_out, out;  // hook_resid_mid, hook_mlp_out, hook_resid_post
+  };
+
   Transformer(ArchSpec arch, std::map<std::string, at::Tensor> params, std::string source);
+  // A block's tensors by canonical key suffix ("attn.q.weight"); undefined where the family has none.
+  static Block assemble_block(const std::function<at::Tensor(const std::string&)>& get);
+  // The one block computation shared by forward, forward_packed and forward_block.
+  BlockStep run_block(const Block& blk, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                      const AttendFn& attend, bool want_pattern) const;
+  at::Tensor default_mask(int64_t B, int64_t S, const at::Device& device) const;
+  static at::Tensor repair_empty_rows(const at::Tensor& keep);
   const at::Tensor& param(const std::string& key) const;  // undefined tensor if absent
   at::Tensor norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const;
   // q, k, v as [..., heads, head_dim] with RoPE applied, for h [..., d].

@@ -153,16 +153,19 @@ Transformer::Transformer(ArchSpec arch, std::map<std::string, at::Tensor> params
   device_ = emb.device();
   for (int64_t l = 0; l < arch_.n_layers; ++l) {
     const std::string p = "blocks." + std::to_string(l) + ".";
-    auto g = [&](const std::string& k) { return param(p + k); };
-    Block b;
-    b.ln1_w = g("ln1.weight"), b.ln1_b = g("ln1.bias"), b.ln2_w = g("ln2.weight"), b.ln2_b = g("ln2.bias");
-    b.qkv_w = g("attn.qkv.weight"), b.qkv_b = g("attn.qkv.bias");
-    b.q_w = g("attn.q.weight"), b.q_b = g("attn.q.bias"), b.k_w = g("attn.k.weight"), b.k_b = g("attn.k.bias");
-    b.v_w = g("attn.v.weight"), b.v_b = g("attn.v.bias"), b.o_w = g("attn.o.weight"), b.o_b = g("attn.o.bias");
-    b.in_w = g("mlp.in.weight"), b.in_b = g("mlp.in.bias"), b.gate_w = g("mlp.gate.weight");
-    b.gate_b = g("mlp.gate.bias"), b.out_w = g("mlp.out.weight"), b.out_b = g("mlp.out.bias");
-    blocks_.push_back(std::move(b));
+    blocks_.push_back(assemble_block([&](const std::string& k) { return param(p + k); }));
   }
+}
+
+Transformer::Block Transformer::assemble_block(const std::function<at::Tensor(const std::string&)>& g) {
+  Block b;
+  b.ln1_w = g("ln1.weight"), b.ln1_b = g("ln1.bias"), b.ln2_w = g("ln2.weight"), b.ln2_b = g("ln2.bias");
+  b.qkv_w = g("attn.qkv.weight"), b.qkv_b = g("attn.qkv.bias");
+  b.q_w = g("attn.q.weight"), b.q_b = g("attn.q.bias"), b.k_w = g("attn.k.weight"), b.k_b = g("attn.k.bias");
+  b.v_w = g("attn.v.weight"), b.v_b = g("attn.v.bias"), b.o_w = g("attn.o.weight"), b.o_b = g("attn.o.bias");
+  b.in_w = g("mlp.in.weight"), b.in_b = g("mlp.in.bias"), b.gate_w = g("mlp.gate.weight");
+  b.gate_b = g("mlp.gate.bias"), b.out_w = g("mlp.out.weight"), b.out_b = g("mlp.out.bias");
+  return b;
 }
 
 const at::Tensor& Transformer::param(const std::string& key) const {
