@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/cli/commands.h"
+#include "app/cli/quantize_calibration.h"
 #include "models/intervene/intervene.h"
 
 namespace ps::cli {
@@ -15,6 +16,7 @@ void add_intervene_command(CLI::App& app) {
   struct Args {
     std::string model_dir, out, stretch, rope, prune, decompose;
     bool force = false;
+    QuantizeFlags quant;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("MODEL_DIR", a->model_dir, "source Hugging Face model directory (never modified)")->required();
@@ -45,6 +47,7 @@ void add_intervene_command(CLI::App& app) {
                   "overall go to stderr, OUT/decomposition.csv and the record; U, V and S to "
                   "OUT/decomposition_factors.safetensors. Order when combined: stretch, prune, decompose, quantize");
   cmd->add_flag("--force", a->force, "replace a non-empty --out");
+  a->quant.add_to(*cmd);
   cmd->callback(guarded("intervene", [a] {
     ps::models::InterveneOptions o;
     o.model_dir = a->model_dir;
@@ -54,7 +57,16 @@ void add_intervene_command(CLI::App& app) {
     if (!a->prune.empty()) o.prune = ps::models::parse_prune_spec(a->prune);
     if (!a->decompose.empty()) o.decompose = ps::models::parse_decompose_spec(a->decompose);
     o.force = a->force;
+    ps::Progress progress("intervene", 0, "steps", /*to_stderr=*/false);  // FlexRound prints its own lines
+    CancelOnInterrupt interrupt(progress);
+    a->quant.apply(a->model_dir, o, &progress);
     const auto r = ps::models::intervene(o);
+    if (!r.complete) {
+      std::fprintf(stderr, "intervene: stopped after block %lld of %lld; rerun the same command to resume\n",
+                   (long long)r.blocks_done, (long long)r.blocks_total);
+      set_exit_code(1);
+      return;
+    }
     std::printf("wrote %s: max positions %lld -> %lld (record: %s/%s)\n", r.out_dir.c_str(),
                 (long long)r.max_positions_before, (long long)r.max_positions_after, r.out_dir.c_str(),
                 ps::models::kInterventionFile);

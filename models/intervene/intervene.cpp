@@ -68,8 +68,8 @@ std::string position_tensor_name(const ArchSpec& arch, const std::vector<std::st
 }  // namespace
 
 InterveneResult intervene(const InterveneOptions& o) {
-  if (!o.stretch && o.rope_scaling.empty() && !o.prune && !o.decompose)
-    throw InputError("intervene: nothing to do (give --stretch-positions, --rope-scaling, --prune and/or --decompose)");
+  if (!o.stretch && o.rope_scaling.empty() && !o.quantize && !o.prune && !o.decompose)
+    throw InputError("intervene: nothing to do (give --stretch-positions, --rope-scaling, --prune, --decompose and/or --quantize)");
   if (o.out_dir.empty()) throw InputError("intervene: --out is required");
   const fs::path src = fs::absolute(o.model_dir).lexically_normal(), out = fs::absolute(o.out_dir).lexically_normal();
   std::error_code ec;
@@ -167,6 +167,21 @@ InterveneResult intervene(const InterveneOptions& o) {
   const ArchSpec check = parse_arch(new_config, "intervened config.json");
   if (check.max_positions != new_max_positions) throw RuntimeError("intervene: internal: config does not give the new length");
 
+  // Quantisation last: it sees (and FlexRound calibrates) the model as the earlier steps left it.
+  const fs::path quant_work = out.parent_path() / ("." + out.filename().string() + ".quantize-work");
+  std::optional<QuantizeOutcome> quantized;
+  if (o.quantize) {
+    QuantizeRun run = o.quantize_run;
+    run.work_dir = quant_work.string();
+    quantized = quantize_checkpoint(*o.quantize, check, tensors, run);
+    if (!quantized->complete) {
+      InterveneResult r{out.string(), arch.max_positions, new_max_positions, ""};
+      r.complete = false, r.blocks_done = quantized->blocks_done, r.blocks_total = quantized->blocks_total;
+      return r;
+    }
+    steps.push_back(quantized->record);
+  }
+
   if (const std::string prev = (src / kInterventionFile).string(); file_exists(prev))
     record["previous"] = ojson::parse(read_file(prev));  // an intervened model intervened again keeps its history
   record["source"] = source;
@@ -195,6 +210,7 @@ InterveneResult intervene(const InterveneOptions& o) {
       }
       write_file_atomic((tmp / f).string(), text);
     }
+    if (quantized) st::write((tmp / kQuantizationFile).string(), quantized->quant_file, quantized->quant_metadata);
     if (decomposed) {
       write_file_atomic((tmp / kDecompositionCsv).string(), decomposed->csv);
       write_factors((tmp / kDecompositionFactors).string(), decomposed->factors);
@@ -227,6 +243,7 @@ InterveneResult intervene(const InterveneOptions& o) {
       write_sibling_model(out.string(), out.string() + suffix, *parts, metadata, kInterventionFile, rec.dump(2) + "\n");
     }
   }
+  fs::remove_all(quant_work, ec);  // the result is in place: the per-block state is no longer needed
   return {out.string(), arch.max_positions, new_max_positions, record.dump(2)};
 }
 

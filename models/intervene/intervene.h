@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "models/intervene/quantize.h"
 #include "models/intervene/sparsity_spec.h"
 #include "models/intervene/stretch.h"
 
@@ -26,12 +27,19 @@ struct InterveneOptions {
   // out_dir gets UV + S, and the ablations UV and W - UV go to out_dir + kLowrankSuffix / kMinusLowrankSuffix.
   std::optional<PruneSpec> prune;
   std::optional<DecomposeSpec> decompose;
+  // Weights only, applied last (order stretch -> prune -> decompose -> quantize); codes, scales and zero-points
+  // go to quantization.safetensors. FlexRound keeps per-block state in a hidden sibling of out_dir
+  // (.NAME.quantize-work) so a killed run resumes from its last finished block.
+  std::optional<QuantizeSpec> quantize;
+  QuantizeRun quantize_run;             // calibration sequences (FlexRound), stop_after_blocks, progress
 };
 
 struct InterveneResult {
   std::string out_dir;
   int64_t max_positions_before = 0, max_positions_after = 0;  // ArchSpec::max_positions
   std::string record_json;                                    // what probescope_intervention.json holds
+  bool complete = true;                // false: FlexRound stopped early; nothing written, rerun to resume
+  int64_t blocks_done = 0, blocks_total = 0;
 };
 
 // InputError (one line, naming the setting or file) for: no intervention asked, out_dir == model_dir, a
