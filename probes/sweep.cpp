@@ -90,13 +90,44 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
     total += static_cast<int64_t>(p.layers.size() * ks.size() * seeds.size() * tasks.size());
     plans.push_back(std::move(p));
   }
+  if (opt.task_count < 1 || opt.task_index < 0 || opt.task_index >= opt.task_count)
+    throw InputError("probe: --task " + std::to_string(opt.task_index) + "/" + std::to_string(opt.task_count) +
+                     ": expected i/N with 0 <= i < N");
+  // The slice's cells: fit g of the whole grid (in loop order) is this slice's when g % N == i.
+  std::set<std::string> wanted;
+  nlohmann::json cells = nlohmann::json::array();
+  int64_t g = 0;
+  for (const StorePlan& p : plans)
+    for (int layer : p.layers)
+      for (int k : ks)
+        for (uint64_t seed : seeds)
+          for (bool control : tasks)
+            if (g++ % opt.task_count == opt.task_index) {
+              wanted.insert(Results::key(p.model, p.language, layer, k, seed, control));
+              cells.push_back({{"model", p.model}, {"language", p.language}, {"layer", layer}, {"k", k},
+                               {"seed", seed}, {"task", control ? "control" : "real"}});
+            }
+  total = static_cast<int64_t>(wanted.size());
   Results results(opt.out_dir, settings_json(opt, settings), opt.kind);
+  if (opt.task_count > 1)
+    results.set_grid({{"task", std::to_string(opt.task_index) + "/" + std::to_string(opt.task_count)}, {"cells", cells}});
   if (opt.progress) opt.progress->set_total(total);
+  auto in_slice = [&](const StorePlan& p, int layer, int k, uint64_t seed, bool control) {
+    return wanted.count(Results::key(p.model, p.language, layer, k, seed, control)) > 0;
+  };
   auto pending = [&](const StorePlan& p, int layer) {
     int n = 0;
     for (int k : ks)
       for (uint64_t seed : seeds)
-        for (bool control : tasks) n += !results.has(Results::key(p.model, p.language, layer, k, seed, control));
+        for (bool control : tasks)
+          n += in_slice(p, layer, k, seed, control) && !results.has(Results::key(p.model, p.language, layer, k, seed, control));
+    return n;
+  };
+  auto slice_fits = [&](const StorePlan& p, int layer) {
+    int n = 0;
+    for (int k : ks)
+      for (uint64_t seed : seeds)
+        for (bool control : tasks) n += in_slice(p, layer, k, seed, control);
     return n;
   };
 
@@ -112,7 +143,8 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
   for (const StorePlan& plan : plans) {
     int store_pending = 0;
     for (int layer : plan.layers) store_pending += pending(plan, layer);
-    const int64_t store_fits = static_cast<int64_t>(plan.layers.size() * ks.size() * seeds.size() * tasks.size());
+    int64_t store_fits = 0;
+    for (int layer : plan.layers) store_fits += slice_fits(plan, layer);
     if (store_pending == 0) {
       out.fits_skipped += static_cast<int>(store_fits);
       done += store_fits;
@@ -128,7 +160,7 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
     if (opt.kind == ProbeKind::ast)  // what F1 means on this store's own gold trees (probes/baselines.h)
       for (const BaselineScore& b : store_label_baselines(labels, seeds)) results.set_baseline(plan.model, plan.language, b);
     for (int layer : plan.layers) {
-      const int64_t layer_fits = static_cast<int64_t>(ks.size() * seeds.size() * tasks.size());
+      const int64_t layer_fits = slice_fits(plan, layer);
       if (pending(plan, layer) == 0) {
         out.fits_skipped += static_cast<int>(layer_fits);
         done += layer_fits;
@@ -154,6 +186,7 @@ SweepResult run_probe_sweep(const SweepOptions& opt) {
       for (int k : ks)
         for (uint64_t seed : seeds)
           for (bool control : tasks) {
+            if (!in_slice(plan, layer, k, seed, control)) continue;
             ++done;
             if (results.has(Results::key(plan.model, plan.language, layer, k, seed, control))) {
               ++out.fits_skipped;

@@ -45,6 +45,10 @@ struct SweepOptions {
   int threads = 0;                               // > 0: intra-op threads for training
   SplitOptions split;
   bool log_epochs = false;                       // one log line per epoch
+  // A slice of the grid for one array task: fit number g (stores → layers → k → seeds → real/control order)
+  // belongs to slice g % task_count. results.json records the slice and its cells ("grid"), so
+  // join_sweep_results can tell a missing cell from one that belongs to another slice.
+  int task_index = 0, task_count = 1;
   Progress* progress = nullptr;                  // advanced once per fit; cancel() stops at the next epoch
   std::function<void(const std::string&)> log;   // one line per fit (and per epoch with log_epochs)
 };
@@ -64,6 +68,17 @@ class SweepCancelled : public RuntimeError {
 // Throws InputError for bad options, unreadable stores, or an OUT/results.json written with different
 // settings (kind, epochs, batch size, lr, patience, split) — resuming must not mix settings.
 SweepResult run_probe_sweep(const SweepOptions& opt);
+
+// Joins sweeps' results.json files into out_dir (results.json/csv, summary.csv with means and spreads over
+// seeds recomputed, baselines.csv): `groups` are sweeps, each a list of the slices of one grid (probe --task
+// i/N), all of one probe kind. Within a group every slice must be there once and hold exactly its recorded
+// cells; a cell in two slices, or in two groups with different settings, is an InputError naming the cell and
+// both files. A cell in two groups with equal settings is the same fit (deterministic): kept once. Baselines
+// are joined per (model, language, baseline, layer), keeping the one over more seeds.
+void join_sweep_results(const std::vector<std::vector<std::string>>& groups, const std::string& out_dir);
+
+// "i/N" → (i, N) with 0 <= i < N; InputError naming `flag` otherwise.
+std::pair<int, int> parse_task_slice(const std::string& text, const std::string& flag);
 
 // "1,2,3" → {1,2,3}; InputError names the flag on malformed input.
 std::vector<int> parse_int_list(const std::string& text, const std::string& flag);

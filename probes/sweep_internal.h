@@ -76,6 +76,12 @@ class Results {
                          bool control);
   bool has(const std::string& key) const { return keys_.count(key) > 0; }
   void add(nlohmann::json row);
+  // Many rows, one rewrite of the files (join_sweep_results).
+  void add_all(std::vector<nlohmann::json> rows);
+  // The slice this sweep ran and its cells (Results::key), recorded in results.json as "grid".
+  void set_grid(nlohmann::json grid) { grid_ = std::move(grid); }
+  // Baselines as recorded in results.json (join_sweep_results).
+  void add_baseline_json(const nlohmann::json& b) { baselines_.push_back(b); }
   // Replaces the baseline with the same (model, language, name, layer) and rewrites the files.
   void set_baseline(const std::string& model, const std::string& language, const BaselineScore& b);
   const std::string& baselines_path() const { return baselines_path_; }
@@ -87,7 +93,7 @@ class Results {
   void write() const;
   std::string dir_, json_path_, csv_path_, summary_path_, baselines_path_;
   std::vector<nlohmann::json> baselines_;
-  nlohmann::json settings_;
+  nlohmann::json settings_, grid_;
   ProbeKind kind_;
   std::vector<nlohmann::json> rows_;
   std::set<std::string> keys_;

@@ -147,6 +147,15 @@ void Results::add(nlohmann::json row) {
   write();
 }
 
+void Results::add_all(std::vector<nlohmann::json> rows) {
+  for (auto& row : rows) {
+    keys_.insert(key(row.at("model"), row.at("language"), row.at("layer"), row.at("k"), row.at("seed"),
+                     row.at("task") == "control"));
+    rows_.push_back(std::move(row));
+  }
+  write();
+}
+
 void Results::set_baseline(const std::string& model, const std::string& language, const BaselineScore& b) {
   const auto [f1, f1_std] = mean_std(b.f1_macro);
   const auto [micro, micro_std] = mean_std(b.f1_micro);
@@ -169,6 +178,7 @@ void Results::set_baseline(const std::string& model, const std::string& language
 void Results::write() const {
   nlohmann::json doc = {{"format", kResultsFormat}, {"settings", settings_}, {"rows", rows_}};
   if (!baselines_.empty()) doc["baselines"] = baselines_;
+  if (!grid_.is_null()) doc["grid"] = grid_;
   const std::vector<std::string>& metrics = metric_columns(kind_);
   const std::vector<std::string>& terms = term_columns(kind_);
   const std::vector<std::string> head = {"model", "language", "store", "layer", "k", "seed", "task"};

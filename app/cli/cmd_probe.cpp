@@ -22,7 +22,7 @@ namespace {
 
 struct SweepArgs {
   ps::probes::SweepOptions opt;
-  std::string ks = "128", seeds = "1", split = "0.8,0.1,0.1", normalize = "scale";
+  std::string ks = "128", seeds = "1", split = "0.8,0.1,0.1", normalize = "scale", task = "0/1";
   uint64_t split_seed = 123;
 };
 
@@ -82,6 +82,7 @@ void run_sweep(SweepArgs& a, ps::probes::ProbeKind kind) {
   ps::probes::parse_split(a.split, o.split);
   o.normalize = ps::probes::parse_normalize(a.normalize);
   o.split.seed = a.split_seed;
+  std::tie(o.task_index, o.task_count) = ps::probes::parse_task_slice(a.task, "--task");
   Progress progress(std::string("probe ") + ps::probes::kind_name(kind), 0, "fits");
   o.progress = &progress;
   o.log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -146,6 +147,10 @@ void add_sweep_command(CLI::App& probe, ps::probes::ProbeKind kind, const std::s
   cmd->add_option("--max-valid", o.split.max_valid, "at most this many validation snippets (paper: 2000)");
   cmd->add_option("--max-test", o.split.max_test, "at most this many test snippets (paper: 4000)");
   cmd->add_flag("--verbose", o.log_epochs, "one line per epoch");
+  cmd->add_option("--task", a->task,
+                  "run only slice i of N of the grid (fit g of stores x layers x k x seeds x tasks when g % N == i), "
+                  "for one array task; `probescope study collect` joins the slices")
+      ->capture_default_str();
   const std::string name = std::string("probe ") + ps::probes::kind_name(kind);
   cmd->callback(guarded(name, [a, kind] { run_sweep(*a, kind); }));
 }
