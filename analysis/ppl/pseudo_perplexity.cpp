@@ -26,12 +26,15 @@ std::vector<double> masked_token_nll(const models::Engine& engine, const std::ve
   std::vector<int64_t> positions;
   for (size_t p = 0; p < ids.size(); ++p)
     if (scored[p]) positions.push_back(int64_t(p));
+  // Only the masked row of each copy needs the head: capture the last hidden state and apply the MLM head
+  // to that one row (the full [len, V] logits per copy cost more than the encoder itself).
+  const auto& model = engine.model();
+  const int64_t top = model.arch().n_layers;
+  const std::string hook = model.hidden_state_hook(int(top));
   const int64_t n = int64_t(ids.size());
-  const int64_t vocab = engine.model().arch().vocab_size;
-  // The Engine hands back [len, V] logits per copy; bound what one chunk holds to ~64 MB of float32.
-  const int64_t per_chunk = std::max<int64_t>(1, (int64_t(16) << 20) / std::max<int64_t>(1, n * vocab));
+  const int64_t per_chunk = std::max<int64_t>(1, engine.options().token_budget / std::max<int64_t>(1, n));
   models::Capture capture;
-  capture.logits = true;
+  capture.hooks = {hook};
   std::vector<double> out;
   out.reserve(positions.size());
   for (size_t start = 0; start < positions.size(); start += size_t(per_chunk)) {
@@ -42,11 +45,16 @@ std::vector<double> masked_token_nll(const models::Engine& engine, const std::ve
       copies.back()[size_t(positions[i])] = mask_id;
     }
     const auto states = engine.run(copies, capture);
-    for (size_t i = start; i < end; ++i) {
-      const auto& logits = states[i - start].hooks.at("logits");
-      const auto row = at::log_softmax(logits[positions[i]].to(at::kDouble), 0);
-      out.push_back(-row[ids[size_t(positions[i])]].item<double>());
+    std::vector<at::Tensor> rows;
+    for (size_t i = start; i < end; ++i) rows.push_back(states[i - start].hooks.at(hook)[positions[i]]);
+    at::Tensor logits;
+    {
+      c10::InferenceMode guard;
+      logits = model.head_logits(at::stack(rows).to(model.device(), model.dtype()), top);
     }
+    const auto lp = at::log_softmax(logits.to(at::kDouble), 1);
+    for (size_t i = start; i < end; ++i)
+      out.push_back(-lp[int64_t(i - start)][ids[size_t(positions[i])]].item<double>());
   }
   return out;
 }
