@@ -71,6 +71,9 @@ std::vector<std::vector<int32_t>> held_out_documents(const PplOptions& o, const 
   for (size_t i = codes.size(); i > 1; --i) std::swap(codes[i - 1], codes[rng() % i]);
   std::vector<int32_t> stream;
   for (size_t i = 0; i < codes.size(); ++i) {
+    // With a document cap only the stream's first documents*context tokens matter: stop tokenising there
+    // (FlexRound's calibration draws 32 documents from a train split of thousands of functions).
+    if (o.documents > 0 && int64_t(stream.size()) >= o.documents * context) break;
     if (i > 0) stream.push_back(sep);
     const auto enc = tk.encode(codes[i], /*add_special_tokens=*/false);
     stream.insert(stream.end(), enc.ids.begin(), enc.ids.end());
