@@ -156,7 +156,7 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "train", "Pre-train a small causal LM (GPT-2 or LLaMA style) or masked-LM encoder (RoBERTa style) from scratch; resumable");
   struct Args {
-    std::string corpus, tokenizer, keep_steps;
+    std::string corpus, tokenizer, keep_steps, sparsity, sparse_until;
     ps::train::TrainOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -181,8 +181,24 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--bf16", o.bf16, "bf16 autocast: auto (only if measured faster), on, off")->capture_default_str();
   cmd->add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after this many steps of this invocation");
+  cmd->add_option("--sparsity", a->sparsity,
+                  "SPDF sparse pre-training: S in [0, 1): a static random mask drawn at init from --seed holds exactly "
+                  "round(S*numel) weights of every attention and MLP matrix at 0 (embeddings, norms, biases, LM head "
+                  "dense); gradients and AdamW moments are masked. The mask is saved in each checkpoint while sparse; "
+                  "flops.json reports the training FLOPs saved beside the dense twin");
+  cmd->add_option("--sparse-until", a->sparse_until,
+                  "SPDF: the step at which the mask is removed (1..--steps); the zeroed weights train dense from there "
+                  "(default: sparse for the whole run)");
   cmd->callback(guarded("train", [a] {
     auto o = a->o;
+    if (!a->sparsity.empty()) {
+      o.sparsity = ps::spec::to_number(a->sparsity, "--sparsity");
+      if (!(o.sparsity >= 0 && o.sparsity < 1)) throw ps::InputError("--sparsity " + a->sparsity + ": must lie in [0, 1)");
+    }
+    if (!a->sparse_until.empty()) {
+      if (a->sparsity.empty()) throw ps::InputError("--sparse-until: needs --sparsity");
+      o.sparse_until = ps::spec::to_int(a->sparse_until, "--sparse-until", 1, o.steps);
+    }
     o.tokenizer_path = fs::is_directory(a->tokenizer) ? a->tokenizer + "/tokenizer.json" : a->tokenizer;
     for (size_t i = 0; i < a->keep_steps.size();) {
       size_t j = a->keep_steps.find(',', i);
@@ -209,6 +225,12 @@ void add_train_command(CLI::App& app) {
     for (const auto& le : r.by_language)
       std::printf("valid %s: loss %.4f, perplexity %.2f (unigram baseline %.2f) on %lld tokens\n", le.language.c_str(),
                   le.loss, le.ppl, le.unigram_ppl, (long long)le.tokens);
+    if (!r.flops.is_null())
+      std::printf("SPDF: sparsity %g for %lld of %lld steps: %.4g training FLOPs vs %.4g dense (saved %.1f%% of the sparse "
+                  "matmuls, %.1f%% of the total; %s/flops.json)\n", o.sparsity, (long long)r.flops["sparse_steps"].get<int64_t>(),
+                  (long long)o.steps, r.flops["flops_this_run"].get<double>(), r.flops["flops_dense_twin"].get<double>(),
+                  100 * r.flops["saved_share_of_sparse_matmuls"].get<double>(), 100 * r.flops["saved_share_of_total"].get<double>(),
+                  o.out_dir.c_str());
     std::printf("checkpoint: %s%s\n", r.last_checkpoint.c_str(), r.complete ? "" : " (incomplete: rerun to continue)");
     if (!r.complete && progress.cancelled())
       throw ps::RuntimeError("interrupted; rerun the same command to resume " + o.out_dir);

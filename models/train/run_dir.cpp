@@ -48,6 +48,7 @@ std::string save_checkpoint(const std::string& dir, int64_t step, const Checkpoi
   write_safetensors(tmp + "/optimizer.safetensors", c.optimizer, at::kFloat);
   write_file_atomic(tmp + "/train_log.csv", c.train_log);
   write_file_atomic(tmp + "/valid_log.csv", c.valid_log);
+  if (c.write_extra) c.write_extra(tmp);
   write_file_atomic(tmp + "/trainer_state.json", c.state.dump(2) + "\n");  // last: marks it complete
   fs::remove_all(final_dir, ec);
   fs::rename(tmp, final_dir, ec);

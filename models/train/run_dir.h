@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,7 @@ struct CheckpointContents {
   std::map<std::string, at::Tensor> optimizer;                   // AdamW::state()
   nlohmann::json state;                                          // trainer_state.json
   std::string train_log, valid_log;                              // CSV text
+  std::function<void(const std::string& dir)> write_extra;       // more files (the SPDF mask), before trainer_state.json
 };
 
 std::string step_dir_name(int64_t step);  // "step-000500"

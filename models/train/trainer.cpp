@@ -19,6 +19,7 @@
 #include "models/train/evaluate.h"
 #include "models/train/optim.h"
 #include "models/train/run_dir.h"
+#include "models/train/sparsity.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "models/util/sha256.h"
@@ -54,6 +55,7 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& config, co
   // Added with the masked LM and muP; a causal SP run keeps the identity it always had.
   if (o.objective != "clm") id["objective"] = o.objective, id["mask_prob"] = o.mask_prob;
   if (o.shape.parametrization != "sp") id["parametrization"] = o.shape.parametrization, id["base_width"] = o.shape.base_width;
+  if (o.sparsity >= 0) id["sparsity"] = o.sparsity, id["sparse_until"] = o.sparse_until;
   return id;
 }
 
@@ -142,6 +144,10 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
   if (opt.steps < 1) throw InputError("--steps: must be positive");
   if (opt.warmup < 0 || opt.lr <= 0) throw InputError("--lr/--warmup: lr must be positive and warmup >= 0");
   if (opt.bf16 != "auto" && opt.bf16 != "on" && opt.bf16 != "off") throw InputError("--bf16: expected auto, on or off");
+  if (opt.sparse_until >= 0 && opt.sparsity < 0) throw InputError("--sparse-until: needs --sparsity");
+  if (opt.sparsity >= 1) throw InputError("--sparsity: must lie in [0, 1)");
+  if (opt.sparse_until == 0 || opt.sparse_until > opt.steps)
+    throw InputError("--sparse-until: must lie in 1..--steps (" + std::to_string(opt.steps) + ")");
   const int64_t ctx = opt.shape.ctx;
   if (ctx < 2 || opt.batch_tokens < ctx)
     throw InputError("--batch-tokens: must be at least --ctx (" + std::to_string(ctx) + ")");
@@ -226,6 +232,19 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     adam.load_state(read_safetensors(res.last_checkpoint + "/optimizer.safetensors"),
                     resumed.at("optimizer_steps").get<int64_t>(), res.last_checkpoint + "/optimizer.safetensors");
   const Schedule sched{opt.lr, min_lr, opt.warmup, opt.steps};
+  // SPDF: updates [0, sparse_until) are sparse. The mask comes from the seed at init, from the checkpoint on resume.
+  const int64_t sparse_until = opt.sparsity < 0 ? 0 : opt.sparse_until < 0 ? opt.steps : opt.sparse_until;
+  StaticMask mask;
+  if (res.start_step < sparse_until) {
+    mask = resumed.is_null() ? StaticMask::draw(params, opt.sparsity, opt.seed)
+                             : StaticMask::load(res.last_checkpoint + "/" + kSparsityMaskFile, params);
+    mask.apply_to(params);
+    mask.mask_moments(adam.state());
+    std::fprintf(stderr, "SPDF: static random mask on %zu attention/MLP matrices, %lld of %lld weights (%.2f%%) held at 0 "
+                 "until step %lld, dense after\n", mask.masks().size(), (long long)mask.pruned(),
+                 (long long)mask.masked_numel(), 100.0 * double(mask.pruned()) / double(mask.masked_numel()),
+                 (long long)sparse_until);
+  }
   if (shape.parametrization == "mup")
     std::fprintf(stderr, "muP: base width %lld (hidden weights: init x %.3g, lr x %.3g; readout zero-init, lr x %.3g; "
                  "attention sqrt(%lld)/head_dim)\n", (long long)shape.base_width,
@@ -295,6 +314,10 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
                {"data", {{"rows_per_step", rows_per_step}, {"next_row", step * rows_per_step},
                          {"rows_per_epoch", train.rows_per_epoch()}}}};
     c.train_log = train_log.text(), c.valid_log = valid_log.text();
+    if (opt.sparsity >= 0)
+      c.state["sparsity"] = {{"sparsity", opt.sparsity}, {"sparse_until", sparse_until}, {"masked", !mask.empty()},
+                             {"mask_file", mask.empty() ? "" : kSparsityMaskFile}};
+    if (!mask.empty()) c.write_extra = [&](const std::string& d) { mask.save(d + "/" + kSparsityMaskFile); };
     res.last_checkpoint = save_checkpoint(opt.out_dir, step, c);
     prune_checkpoints(opt.out_dir, std::vector<int64_t>(keep.begin(), keep.end()), opt.keep_last);
     write_logs();
@@ -318,9 +341,21 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     const double lr = sched.at(s);
     const double loss = run_step(b, res.bf16);
     if (!std::isfinite(loss)) throw RuntimeError("train: loss is " + fmt("%f", loss) + " at step " + std::to_string(s + 1) + " (lower --lr)");
+    const bool sparse_now = !mask.empty();
+    if (sparse_now) mask.mask_grads(params);  // before clipping: the norm is that of the trained weights
     const double gnorm = clip_grad_norm(params, opt.clip);
     adam.step(lr);
     adam.zero_grad();
+    if (sparse_now) {
+      mask.mask_moments(adam.state());
+      mask.apply_to(params);
+      if (s + 1 == sparse_until) {
+        mask = StaticMask();
+        if (sparse_until < opt.steps)
+          std::fprintf(stderr, "%sSPDF: step %lld: mask removed, the pruned weights (at 0) train from here\n",
+                       isatty(2) ? "\n" : "", (long long)sparse_until);
+      }
+    }
     res.tokens += b.input_ids.numel();  // tokens processed (clm: all targets; mlm: 15% of them are)
     const int64_t done = s + 1;
     res.end_step = done;
@@ -366,6 +401,15 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     }
   }
   if (res.start_step >= opt.steps) res.complete = true;
+  if (opt.sparsity >= 0 && res.complete) {
+    res.flops = flops_report(training_flops_per_token(arch, ctx, params), opt.sparsity, sparse_until, opt.steps,
+                             rows_per_step * ctx);
+    write_file_atomic(opt.out_dir + "/flops.json", res.flops.dump(2) + "\n");
+    std::fprintf(stderr, "SPDF training FLOPs: %.4g vs %.4g for the dense twin: %.1f%% of the sparse matmuls' and %.1f%% of "
+                 "all training FLOPs saved (counted, not timed)\n", res.flops["flops_this_run"].get<double>(),
+                 res.flops["flops_dense_twin"].get<double>(), 100 * res.flops["saved_share_of_sparse_matmuls"].get<double>(),
+                 100 * res.flops["saved_share_of_total"].get<double>());
+  }
   if (progress) progress->finish();
   for (const auto& [k, p] : params) p.requires_grad_(false);
   res.model = model;

@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct TrainOptions {
   // Optional, one per validation document: the final evaluation also scores each language on its own
   // (valid_by_language.csv in out_dir and in the final checkpoint).
   std::vector<std::string> valid_languages;
+  // SPDF (sparsity.h): < 0 dense. s in [0, 1): a static random mask on every block attention/MLP matrix from
+  // initialisation until update number sparse_until (< 0: the whole run), then dense.
+  double sparsity = -1;
+  int64_t sparse_until = -1;
 };
 
 struct LanguageEval {
@@ -71,6 +76,7 @@ struct TrainResult {
   std::string last_checkpoint;
   std::shared_ptr<models::Transformer> model;  // the in-memory model at the end (float32)
   std::vector<LanguageEval> by_language;       // final evaluation per valid_languages entry (sorted by name)
+  nlohmann::json flops;                        // sparse runs: training FLOPs beside the dense twin (flops.json)
 };
 
 // Tokenizes the documents (one per string), then trains. progress counts steps (extra: tokens).
