@@ -60,8 +60,23 @@ RunReport SlurmExecutor::monitor(const Plan& plan, const std::vector<SlurmJob>& 
   std::map<slurm::TaskKey, slurm::TaskRecord> states;
   std::map<slurm::TaskKey, int> unknown_polls;
   std::string last_line;
+  std::chrono::steady_clock::time_point failing_since{};
+  bool failing = false;
   for (;;) {
-    states = poller.poll();
+    // A busy or restarting controller is not the study's failure: retry for a while before giving up.
+    try {
+      states = poller.poll();
+      failing = false;
+    } catch (const Error& e) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!failing) failing = true, failing_since = now;
+      if (now - failing_since > std::chrono::minutes(5))
+        throw RuntimeError(std::string("study: slurm: cannot read job states for 5 minutes (") + e.what() +
+                           "); the jobs keep running: see `probescope study status " + plan.dir + "`");
+      std::fprintf(stderr, "study: slurm: cannot read job states (%s); retrying\n", e.what());
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::max(interval, 2.0)));
+      continue;
+    }
     int counts[6] = {0, 0, 0, 0, 0, 0};
     bool all_final = true;
     for (auto& [key, rec] : states) {
