@@ -79,8 +79,8 @@ void add_study_command(CLI::App& app) {
     const auto plan = plan_study(r->file, r->out);
     auto ex = ps::study::make_executor(r->executor);
     const auto report = ex->run(plan, r->opt);
-    std::fputs(report.summary().c_str(), stdout);
-    if (!report.ok()) throw RuntimeError("study " + plan.study_name + ": " + std::to_string(report.failed) + " task(s) failed; see the logs above");
+    std::fputs(report.summary().c_str(), report.ok() ? stdout : stderr);
+    if (!report.ok()) throw RuntimeError("study " + plan.study_name + ": " + std::to_string(report.failed) + " task(s) failed (their logs are named above)");
     if (!r->opt.dry_run && report.pending == 0 && report.submitted == 0) std::printf("results: %s\n", plan.results_dir.c_str());
   }));
 

@@ -1,5 +1,6 @@
 #include "app/study/collect.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -44,31 +45,48 @@ size_t collect(const Plan& plan, const std::string& out) {
       per_lang[task_language(t)].push_back(file);
       every.push_back(file);
     }
-    for (auto& [lang, files] : per_lang) by_language[lang].push_back(files);
+    for (auto& [lang, files] : per_lang) {
+      by_language[lang].push_back(files);
+      // Each probe alone too: the report reads one probe's baselines (as script/quickstart read one sweep's).
+      ps::probes::join_sweep_results({files}, (fs::path(out) / "probe" / st.name.substr(6) / lang).string());
+    }
     if (!every.empty()) all.push_back(every);
   }
   if (all.empty()) throw InputError("collect: the plan has no probe tasks");
   fs::create_directories(out);
   ps::probes::join_sweep_results(all, (fs::path(out) / "all").string());
   for (const auto& [lang, groups] : by_language) ps::probes::join_sweep_results(groups, (fs::path(out) / lang).string());
-  // One summary of every language (the quickstart's results/probe_summary.csv: a header, then each language's rows).
+  // probe_summary.csv per language: the summary's rows in the study's model order (the order of its extract
+  // tasks), so figures draw the models in the order the study names them; one file of every language too.
+  std::vector<std::string> model_order;
+  for (const auto& st : plan.stages)
+    if (st.kind == "extract")
+      for (const auto& t : st.tasks) {
+        const std::string rest = t.id.substr(t.id.find('/') + 1);
+        const std::string model = rest.substr(0, rest.rfind('.', rest.rfind('.') - 1));
+        if (rest.rfind("attention.", 0) != 0 && std::find(model_order.begin(), model_order.end(), model) == model_order.end())
+          model_order.push_back(model);
+      }
   std::string combined;
   for (const auto& [lang, groups] : by_language) {
     std::istringstream in(read_file((fs::path(out) / lang / "summary.csv").string()));
-    std::string line;
-    bool first = true;
-    while (std::getline(in, line)) {
-      if (first && !combined.empty()) { first = false; continue; }
-      first = false;
-      combined += line + "\n";
-    }
-  }
-  write_file_atomic((fs::path(out) / "probe_summary.csv").string(), combined);
-  for (const auto& [lang, groups] : by_language) {
-    fs::copy_file(fs::path(out) / lang / "summary.csv", fs::path(out) / lang / "probe_summary.csv",
-                  fs::copy_options::overwrite_existing);
+    std::string header, line;
+    std::getline(in, header);
+    std::vector<std::string> rows;
+    while (std::getline(in, line)) rows.push_back(line);
+    auto rank = [&](const std::string& row) {
+      const std::string model = row.substr(0, row.find(','));
+      const auto it = std::find(model_order.begin(), model_order.end(), model);
+      return it - model_order.begin();
+    };
+    std::stable_sort(rows.begin(), rows.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
+    std::string text = header + "\n";
+    for (const auto& r : rows) text += r + "\n";
+    write_file_atomic((fs::path(out) / lang / "probe_summary.csv").string(), text);
+    combined += combined.empty() ? text : text.substr(header.size() + 1);
     if (!fs::exists(fs::path(out) / lang / "baselines.csv")) write_file_atomic((fs::path(out) / lang / "baselines.csv").string(), "");
   }
+  write_file_atomic((fs::path(out) / "probe_summary.csv").string(), combined);
   return ps::probes::read_results((fs::path(out) / "all" / "results.json").string()).size();
 }
 
@@ -84,7 +102,7 @@ void publish(const Plan& plan, const PublishOptions& o, const std::string& marke
   std::vector<std::pair<std::string, std::string>> reports;  // language, report path
   for (const auto& st : plan.stages)
     for (const auto& t : st.tasks) {
-      if (t.id == "report/publish") continue;
+      if (st.name == "publish") continue;
       if (st.kind != "collect" && st.kind != "id" && st.kind != "figures" && st.kind != "report") continue;
       if (!task_done(t)) throw InputError("publish: task " + t.id + " has not finished (" + t.log + ")");
       const std::string name = t.id.substr(t.id.find('/') + 1);

@@ -35,7 +35,7 @@ class LocalExecutor : public Executor {
     for (const auto& st : plan.stages)
       for (const auto& t : st.tasks) {
         TaskOutcome out{t.id, t.stage, t.index, TaskState::pending, 0, t.log, ""};
-        if (task_done(t)) out.state = TaskState::done, ++report.skipped;
+        if (task_done(t)) out.state = TaskState::done, out.message = "already done", ++report.skipped;
         at[t.id] = report.tasks.size();
         report.tasks.push_back(out);
         tasks.push_back(&t);

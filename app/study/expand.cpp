@@ -56,10 +56,11 @@ void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std:
     return b.add("extract", id, settings, inputs, deps, "shard.h5",
                  [&](const std::string& out) {
                    std::vector<std::string> a = {"extract", "--model", model_dir[m.name], "--corpus", c.path,
-                                                 "--splits", c.splits, "--limit", std::to_string(limit),
+                                                 "--limit", std::to_string(limit),
                                                  "--layers", x.layers, "--label", m.name, "--threads", "{threads}",
                                                  "--store-dtype", x.store_dtype, "--dtype", x.dtype, "--pool", x.pool,
                                                  "--token-budget", std::to_string(x.token_budget), "--out", out};
+                   if (!c.splits.empty()) a.insert(a.end(), {"--splits", c.splits});
                    if (shards > 1) a.insert(a.end(), {"--shard", std::to_string(shard) + "/" + std::to_string(shards)});
                    if (m.random_weights >= 0)
                      a.insert(a.end(), {"--random-weights", std::to_string(m.random_weights), "--random-scope", m.random_scope});
@@ -187,6 +188,18 @@ Plan expand_study(const Study& s, const std::string& dir, const std::string& pro
   for (auto& st : p.stages)
     if (!st.tasks.empty()) kept.push_back(std::move(st));
   p.stages = std::move(kept);
+  // A stage depends on exactly the stages holding its tasks' dependencies (what Slurm's afterok chains).
+  std::map<std::string, size_t> stage_of;
+  for (size_t i = 0; i < p.stages.size(); ++i)
+    for (const auto& t : p.stages[i].tasks) stage_of[t.id] = i;
+  for (size_t i = 0; i < p.stages.size(); ++i) {
+    std::vector<bool> needs(p.stages.size(), false);
+    for (const auto& t : p.stages[i].tasks)
+      for (const auto& d : t.depends_on) needs[stage_of.at(d)] = true;
+    p.stages[i].depends_on.clear();
+    for (size_t j = 0; j < i; ++j)
+      if (needs[j]) p.stages[i].depends_on.push_back(p.stages[j].name);
+  }
   return p;
 }
 

@@ -152,9 +152,14 @@ void expand_late_stages(const Study& s, Plan& p, Builder& b) {
   std::vector<std::string> report_tasks;
   for (const auto& c : s.corpora) {
     std::vector<std::string> deps, a = {"report"};
-    if (!sub.collect_id.empty())
+    if (!sub.collect_id.empty()) {
+      // The baselines of one probe (report.baselines_probe, default the first that probes this language).
+      std::string probe = r.baselines_probe;
+      for (const auto& pr : s.probes)
+        if (probe.empty() && wants(pr.languages, c.language)) probe = pr.name;
       a.insert(a.end(), {"--probe-summary", sub("{probe_summary}", c.language, deps), "--baselines",
-                         sub("{baselines}", c.language, deps)});
+                         b.task(sub.collect_id).output + "/probe/" + probe + "/" + c.language + "/baselines.csv"});
+    }
     if (sub.id_task.count(c.language)) a.insert(a.end(), {"--id", sub("{id_csv}", c.language, deps)});
     a.insert(a.end(), {"--language", c.language, "--trained", r.trained});
     for (const auto& m : r.random) a.insert(a.end(), {"--random", m});
@@ -163,7 +168,7 @@ void expand_late_stages(const Study& s, Plan& p, Builder& b) {
         if (m.is_checkpoint) a.insert(a.end(), {"--checkpoint", m.name + ":" + std::to_string(m.checkpoint_step)});
     if (final_step >= 0) a.insert(a.end(), {"--final-step", std::to_string(final_step)});
     a.insert(a.end(), {"--title", c.language});
-    for (const auto& line : r.setup) a.insert(a.end(), {"--setup", sub(line, c.language, deps)});
+    for (const auto& line : r.setup) a.insert(a.end(), {"--setup", replace_all(line, "{language}", c.language)});
     for (const auto& fig : r.figures) {
       const auto eq = fig.find('=');
       const std::string name = fig.substr(0, eq);
@@ -187,7 +192,8 @@ void expand_late_stages(const Study& s, Plan& p, Builder& b) {
   for (const auto& [file, id] : figure_task) deps.push_back(id);
   for (const auto& [lang, id] : sub.id_task) deps.push_back(id);
   if (!sub.collect_id.empty()) deps.push_back(sub.collect_id);
-  b.add("report", "report/publish", {{"dir", p.dir}, {"title", r.title}, {"preamble", r.preamble}, {"shared", r.shared_figures}},
+  b.stage("publish", "report", {"report", "figures", "id", "collect"});
+  b.add("publish", "publish/results", {{"dir", p.dir}, {"title", r.title}, {"preamble", r.preamble}, {"shared", r.shared_figures}},
         {}, deps, "published", [&](const std::string& out) {
           std::vector<std::string> a = {"study", "publish", p.dir, "--out", out, "--title", r.title};
           for (const auto& l : r.preamble) a.insert(a.end(), {"--preamble", l});

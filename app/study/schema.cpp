@@ -16,6 +16,7 @@ using namespace detail;
 
 void parse_models(Study& s, Table& root, const toml::table& doc, const std::string& base) {
   int i = 0;
+  std::vector<ModelSpec> checkpoint_models;  // after every [[model]], in step order (results list them last)
   for (const toml::table* t : table_array(root, doc, "model")) {
     Table m(*t, s.file, "model[" + std::to_string(i++) + "].");
     ModelSpec spec;
@@ -48,9 +49,10 @@ void parse_models(Study& s, Table& root, const toml::table& doc, const std::stri
       c.name = "step-" + std::to_string(c.checkpoint_step);
       c.path = d.string();
       c.is_checkpoint = true;
-      s.models.push_back(c);
+      checkpoint_models.push_back(c);
     }
   }
+  s.models.insert(s.models.end(), checkpoint_models.begin(), checkpoint_models.end());
 }
 
 void parse_probes(Study& s, Table& root, const toml::table& doc) {
@@ -137,6 +139,11 @@ Study load_study(const std::string& path) {
       for (const auto& c : s.corpora) ok = ok || c.language == l;
       if (!ok) root.fail("probe", p.name + ": languages: no corpus with language '" + l + "'");
     }
+  }
+  if (!s.report.baselines_probe.empty()) {
+    bool ok = false;
+    for (const auto& p : s.probes) ok = ok || p.name == s.report.baselines_probe;
+    if (!ok) root.fail("report", "baselines_probe: no probe named '" + s.report.baselines_probe + "'");
   }
   root.check_unknown();
   return s;
