@@ -80,8 +80,10 @@ CompareView::CompareView(Selection& selection, QWidget* parent) : QWidget(parent
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(sides);
   split->addWidget(curves_);
-  split->setStretchFactor(0, 4);
+  split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 1);
+  split->setSizes({700, 240});  // the by-layer curves need room for their axes
+  curves_->setMinimumHeight(180);
   auto* v = new QVBoxLayout(this);
   v->setContentsMargins(0, 0, 0, 0);
   v->addLayout(top);
