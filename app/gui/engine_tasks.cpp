@@ -15,24 +15,27 @@ namespace ps::gui {
 
 namespace fs = std::filesystem;
 
-void Session::open_model(const std::string& dir, int threads) {
-  if (!fs::is_directory(dir)) throw InputError(dir + ": not a model directory");
+void Session::open_model(const std::string& dir, int threads) { adopt_model(load_model(dir, threads)); }
+
+live::LiveModel Session::load_model(const std::string& dir, int threads) {
   models::LoadOptions o;
   o.threads = threads;
-  auto opened = models::open_model(models::ModelSource::directory(dir), o);  // throws with the file and field
-  if (!opened.tokenizer) throw InputError(dir + "/tokenizer.json: not found (the explorer needs the tokenizer)");
-  const auto& a = opened.engine->model().arch();
+  return live::open_live_model(dir, o);  // throws with the file and field; needs tokenizer.json
+}
+
+void Session::adopt_model(live::LiveModel m) {
   ModelInfo info;
-  info.dir = dir;
-  info.model_type = a.model_type;
-  info.layers = a.n_layers;
-  info.heads = a.n_heads;
-  info.d_model = a.d_model;
-  info.causal = a.causal;
+  info.dir = m.dir;
+  info.model_type = m.model_type;
+  info.layers = m.layers;
+  info.heads = m.heads;
+  info.d_model = m.d_model;
+  info.causal = m.causal;
   // Replace only once everything loaded: a failed open leaves the previous model in place.
-  engine_ = std::move(opened.engine);
-  tokenizer_ = std::move(opened.tokenizer);
+  engine_ = m.engine;
+  tokenizer_ = m.tokenizer;
   model_ = info;
+  live_ = std::make_shared<const live::LiveModel>(std::move(m));
 }
 
 std::string run_extract(const Session& session, const ExtractJob& job, TaskContext& ctx) {

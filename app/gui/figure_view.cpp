@@ -18,7 +18,7 @@ FigureView::FigureView(QWidget* parent) : QWidget(parent) {
 void FigureView::setFigure(std::optional<ps::plot::FigureSpec> spec, const QString& placeholder) {
   spec_ = std::move(spec);
   placeholder_ = placeholder;
-  drawn_.points.clear();
+  drawn_ = {};
   update();
 }
 
@@ -63,9 +63,38 @@ QPoint FigureView::pointPosition(int series, int index) const {
   return {-1, -1};
 }
 
+QString FigureView::cellText(QPoint pos) const {
+  const auto* h = spec_ ? std::get_if<ps::plot::Heatmap>(&*spec_) : nullptr;
+  const QRectF& m = drawn_.heatmap;
+  const QPointF at = QPointF(pos) / scale();
+  if (!h || m.isEmpty() || !m.contains(at) || drawn_.heatmap_rows != h->rows || drawn_.heatmap_cols != h->cols) return {};
+  const int64_t i = std::min<int64_t>(h->rows - 1, int64_t((at.y() - m.top()) / m.height() * double(h->rows)));
+  const int64_t j = std::min<int64_t>(h->cols - 1, int64_t((at.x() - m.left()) / m.width() * double(h->cols)));
+  auto label = [](const std::vector<std::string>& v, int64_t k) {
+    return size_t(k) < v.size() ? QString(" %1").arg(QString::fromStdString(v[size_t(k)])) : QString();
+  };
+  QString t = QString("%1 %2%3\n%4 %5%6\n%7 = %8")
+                  .arg(QString::fromStdString(h->y_label.empty() ? "row" : h->y_label)).arg(i).arg(label(h->row_labels, i))
+                  .arg(QString::fromStdString(h->x_label.empty() ? "column" : h->x_label)).arg(j).arg(label(h->col_labels, j))
+                  .arg(QString::fromStdString(h->value_label.empty() ? "value" : h->value_label))
+                  .arg(QString::fromStdString(ps::plot::number_text(h->values[size_t(i * h->cols + j)])));
+  if (h->cell_labels.size() == h->values.size()) t += "\n" + QString::fromStdString(h->cell_labels[size_t(i * h->cols + j)]);
+  return t;
+}
+
+QPoint FigureView::cellPosition(int64_t row, int64_t col) const {
+  const QRectF& m = drawn_.heatmap;
+  if (m.isEmpty() || drawn_.heatmap_rows <= 0 || drawn_.heatmap_cols <= 0) return {-1, -1};
+  const QPointF c(m.left() + (double(col) + 0.5) * m.width() / double(drawn_.heatmap_cols),
+                  m.top() + (double(row) + 0.5) * m.height() / double(drawn_.heatmap_rows));
+  return (c * scale()).toPoint();
+}
+
 void FigureView::mouseMoveEvent(QMouseEvent* e) {
   const auto* d = pointAt(e->pos());
+  const QString cell = d ? QString() : cellText(e->pos());
   if (d) QToolTip::showText(e->globalPosition().toPoint(), pointText(*d), this);
+  else if (!cell.isEmpty()) QToolTip::showText(e->globalPosition().toPoint(), cell, this);
   else QToolTip::hideText();
 }
 

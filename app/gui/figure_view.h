@@ -27,6 +27,10 @@ class FigureView : public QWidget {
   QString pointText(const ps::render::DrawnPoint& p) const;
   // Where point (series, index) was drawn, in widget pixels (tests click there); (-1,-1) if not drawn.
   QPoint pointPosition(int series, int index) const;
+  // Heatmaps: the hover text of the cell under a widget position ("" off the cells): row and column labels
+  // and the value, read from the spec; cellPosition is where cell (row, col) was drawn (tests hover there).
+  QString cellText(QPoint pos) const;
+  QPoint cellPosition(int64_t row, int64_t col) const;
   QSize sizeHint() const override { return {480, 320}; }
 
  Q_SIGNALS:

@@ -15,6 +15,8 @@
 #include "app/gui/curves.h"
 #include "app/gui/explorer.h"
 #include "app/gui/figure_view.h"
+#include "app/gui/live_panels.h"
+#include "app/gui/scratchpad.h"
 #include "app/gui/snippet_view.h"
 #include "data/store/reader.h"
 
@@ -27,6 +29,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   pages_ = new QTabWidget;
   pages_->addTab(explorer_, "Layer explorer");
   pages_->addTab(curves_, "Curves");
+  scratchpad_ = new Scratchpad(session_, selection_);
+  pages_->addTab(scratchpad_, "Scratchpad");
   auto* split = new QSplitter(Qt::Horizontal);
   split->addWidget(snippet_);
   split->addWidget(pages_);
@@ -143,6 +147,7 @@ void MainWindow::refresh() {
   explorer_->reload();  // first: it fits the selection to the store
   curves_->reload();
   snippet_->reload();
+  scratchpad_->reload();
   update_title();
 }
 
@@ -154,6 +159,7 @@ void MainWindow::update_title() {
 }
 
 FigureView* MainWindow::currentView() const {
+  if (pages_->currentIndex() == 2) return scratchpad_->panels()->currentView();
   return pages_->currentIndex() == 0 ? explorer_->currentView() : curves_->currentView();
 }
 

@@ -24,6 +24,7 @@ namespace ps::gui {
 class CurvesPanel;
 class FigureView;
 class LayerExplorer;
+class Scratchpad;
 class SnippetView;
 
 class MainWindow : public QMainWindow {
@@ -34,6 +35,9 @@ class MainWindow : public QMainWindow {
 
   // Each returns false after reporting the reason (dialog + lastError); the window keeps what it had.
   bool openModel(const QString& dir);
+  // The same on a worker thread (the window stays responsive while weights load); false when a task is running.
+  // taskFinished reports the outcome.
+  bool startOpenModel(const QString& dir);
   bool openStore(const QString& path);
   bool openResults(const QString& csv);
 
@@ -48,7 +52,7 @@ class MainWindow : public QMainWindow {
   QStringList exportView(const QString& path_without_ext, const QString& formats = "pdf,svg,png",
                          FigureView* view = nullptr);
   FigureView* currentView() const;
-  void showPage(int index);  // 0 explorer, 1 curves
+  void showPage(int index);  // 0 explorer, 1 curves, 2 scratchpad
 
   // Error dialogs are modal; tests and --screenshot turn them off and read lastError() instead.
   void setDialogsEnabled(bool on) { dialogs_ = on; }
@@ -63,6 +67,7 @@ class MainWindow : public QMainWindow {
   LayerExplorer* explorer() const { return explorer_; }
   CurvesPanel* curves() const { return curves_; }
   SnippetView* snippetView() const { return snippet_; }
+  Scratchpad* scratchpad() const { return scratchpad_; }
   QProgressBar* progressBar() const { return bar_; }
   QPushButton* cancelButton() const { return cancel_; }
 
@@ -94,6 +99,7 @@ class MainWindow : public QMainWindow {
   SnippetView* snippet_;
   LayerExplorer* explorer_;
   CurvesPanel* curves_;
+  Scratchpad* scratchpad_;
   QTabWidget* pages_;
   QLabel* status_;
   QProgressBar* bar_;

@@ -42,6 +42,27 @@ bool MainWindow::openModel(const QString& dir) {
   return true;
 }
 
+bool MainWindow::startOpenModel(const QString& dir) {
+  // The Engine being replaced may be in use by the running job; a live analysis holds its own reference.
+  auto loaded = std::make_shared<std::optional<live::LiveModel>>();
+  const std::string d = s8(dir);
+  const int threads = threads_;
+  const bool ok = runner_.start(
+      "Loading model " + dir,
+      [loaded, d, threads](TaskContext&) {
+        loaded->emplace(Session::load_model(d, threads));
+        return "model " + loaded->value().model_type + ": " + std::to_string(loaded->value().layers) + " layers, " +
+               std::to_string(loaded->value().heads) + " heads, d " + std::to_string(loaded->value().d_model);
+      },
+      [this, loaded, dir] {
+        session_.adopt_model(std::move(loaded->value()));
+        remember("model", dir);
+        refresh();
+      });
+  if (!ok) report("Cannot load the model", "a background task is running; cancel it first");
+  return ok;
+}
+
 bool MainWindow::openStore(const QString& path) {
   try {
     session_.open_store(s8(path));
@@ -140,7 +161,7 @@ void MainWindow::cancelTask() {
 
 void MainWindow::ask_open_model() {
   const QString d = QFileDialog::getExistingDirectory(this, "Model directory (config.json, model.safetensors, tokenizer.json)");
-  if (!d.isEmpty()) openModel(d);
+  if (!d.isEmpty()) startOpenModel(d);
 }
 
 void MainWindow::ask_open_store() {

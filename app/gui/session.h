@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/live/live.h"
 #include "analysis/plot/table.h"
 #include "probes/results.h"
 
@@ -48,6 +49,12 @@ class Session {
   // Loads config.json + weights into the shared Engine and tokenizer.json (engine_tasks.cpp: the one TU
   // with LibTorch). threads 0 = all hardware threads.
   void open_model(const std::string& dir, int threads = 0);
+  // The same in two halves, so the slow half runs on a worker thread: load_model touches no session state,
+  // adopt_model (GUI thread) swaps the loaded model in.
+  static live::LiveModel load_model(const std::string& dir, int threads = 0);
+  void adopt_model(live::LiveModel model);
+  // The open model as the scratchpad's analysis takes it (null when none); shares the Engine above.
+  std::shared_ptr<const live::LiveModel> live_model() const { return live_; }
   void open_store(const std::string& path);
   // A probe results.csv (column f1_macro) or an id.csv (columns estimator, id); returns "probe" or "id".
   std::string add_results(const std::string& csv_path);
@@ -79,6 +86,7 @@ class Session {
 
  private:
   ModelInfo model_;
+  std::shared_ptr<const live::LiveModel> live_;
   std::shared_ptr<const models::Engine> engine_;
   std::shared_ptr<const tok::Tokenizer> tokenizer_;
   std::unique_ptr<store::StoreReader> store_;

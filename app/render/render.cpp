@@ -43,7 +43,7 @@ const DrawnPoint* nearest_point(const DrawnPoints& drawn, QPointF at, double max
 
 void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style,
             DrawnPoints* drawn) {
-  if (drawn) drawn->points.clear();
+  if (drawn) *drawn = {};
   Canvas c(painter, style);
   painter.save();
   painter.setClipRect(rect, Qt::IntersectClip);
@@ -51,7 +51,7 @@ void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& r
       [&](const auto& s) {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, ps::plot::LinePlot>) render_lines(s, c, rect, drawn);
-        if constexpr (std::is_same_v<T, ps::plot::Heatmap>) render_heatmap(s, c, rect);
+        if constexpr (std::is_same_v<T, ps::plot::Heatmap>) render_heatmap(s, c, rect, drawn);
         if constexpr (std::is_same_v<T, ps::plot::MaskFigure>) render_masks(s, c, rect);
         if constexpr (std::is_same_v<T, ps::plot::TreePair>) render_trees(s, c, rect);
       },

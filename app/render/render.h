@@ -36,13 +36,17 @@ struct DrawnPoint {
 };
 struct DrawnPoints {
   std::vector<DrawnPoint> points;
+  // A heatmap's cell matrix (empty rect when none was drawn): cell (i, j) spans heatmap.width()/cols wide, from
+  // the top left, so hover values come from the spec's own values.
+  QRectF heatmap;
+  int64_t heatmap_rows = 0, heatmap_cols = 0;
 };
 // The drawn point nearest to `at` within max_distance (same units), or nullptr.
 const DrawnPoint* nearest_point(const DrawnPoints& drawn, QPointF at, double max_distance);
 
 // Draws the figure into `rect` (in the painter's logical coordinates). Text is sized so that a font
 // of s points is s logical units tall whatever the device's resolution. `drawn` (optional) receives
-// the position of every line-plot data point drawn.
+// the position of every line-plot data point drawn, and a heatmap's cell matrix.
 void render(const ps::plot::FigureSpec& spec, QPainter& painter, const QRectF& rect, const Style& style = {},
             DrawnPoints* drawn = nullptr);
 

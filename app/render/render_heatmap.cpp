@@ -50,7 +50,7 @@ AxisLabels axis_labels(Canvas& c, const QFont& f, const std::vector<std::string>
 
 }  // namespace
 
-void render_heatmap(const ps::plot::Heatmap& h, Canvas& c, const QRectF& rect) {
+void render_heatmap(const ps::plot::Heatmap& h, Canvas& c, const QRectF& rect, DrawnPoints* drawn) {
   const Style& st = c.style;
   QRectF r = rect.adjusted(3, 3, -3, -3);
   r.setTop(r.top() + c.title(h.title, r));
@@ -88,6 +88,7 @@ void render_heatmap(const ps::plot::Heatmap& h, Canvas& c, const QRectF& rect) {
   const double left = (h.y_label.empty() ? 0 : ah + gap) + row_w + gap + tick_len;
   const double x0 = r.left() + (r.width() - (left + cell * h.cols + right)) / 2 + left;
   const QRectF mat(x0, r.top(), cell * h.cols, cell * h.rows);
+  if (drawn) drawn->heatmap = mat, drawn->heatmap_rows = h.rows, drawn->heatmap_cols = h.cols;
 
   auto norm = [&](double v) { return (v - range.lo) / (range.hi - range.lo); };
   QPainter& P = c.p;
