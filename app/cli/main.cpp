@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/cli/commands.h"
+#include "models/util/blas_kernel.h"
 #include "models/util/error.h"
 
 namespace ps::cli {
@@ -157,6 +158,7 @@ bool CancelOnInterrupt::interrupted() const { return g_interrupted; }
 }  // namespace ps::cli
 
 int main(int argc, char** argv) {
+  ps::reexec_with_better_blas_kernel(argv);  // before anything else: the process may start again
   ps::models::keep_large_allocations_in_heap();  // training and extraction both allocate [tokens, 4d] blocks
   CLI::App app{
       "probescope " PS_VERSION " - interpretability and probing for transformer LMs over code and text.\n"

@@ -16,8 +16,10 @@
 #include "app/gui/main_window.h"
 #include "app/gui/snippet_view.h"
 #include "data/store/reader.h"
+#include "models/util/blas_kernel.h"
 
 int main(int argc, char** argv) {
+  ps::reexec_with_better_blas_kernel(argv);  // before anything else: the process may start again
   QApplication app(argc, argv);
   QApplication::setApplicationName("probescope-gui");
   QApplication::setOrganizationName("probescope");
