@@ -71,7 +71,9 @@ InterveneResult intervene(const InterveneOptions& o) {
   if (!o.stretch && o.rope_scaling.empty() && !o.quantize && !o.prune && !o.decompose)
     throw InputError("intervene: nothing to do (give --stretch-positions, --rope-scaling, --prune, --decompose and/or --quantize)");
   if (o.out_dir.empty()) throw InputError("intervene: --out is required");
-  const fs::path src = fs::absolute(o.model_dir).lexically_normal(), out = fs::absolute(o.out_dir).lexically_normal();
+  const fs::path src = fs::absolute(o.model_dir).lexically_normal();
+  fs::path out = fs::absolute(o.out_dir).lexically_normal();
+  if (!out.has_filename()) out = out.parent_path();  // "DIR/" is DIR: its temp and ablation siblings go beside it
   std::error_code ec;
   if (fs::equivalent(src, out, ec) || src == out)
     throw InputError("--out " + o.out_dir + ": must differ from the source model directory");

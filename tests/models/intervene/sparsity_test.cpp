@@ -334,12 +334,16 @@ TEST(PruneThenDecompose, FixedOrderAndHistory) {
   const auto dir = ps::test::scratch_dir("both");
   InterveneOptions o;
   o.model_dir = (dir / "src").string();
-  o.out_dir = (dir / "out").string();
+  o.out_dir = (dir / "out").string() + "/";  // "out/" is out: the ablations go beside it
   ps::test::write_model(o.model_dir, ps::test::tiny_spec(Tiny::GPT2, 2));
   o.prune = parse_prune_spec("magnitude:sparsity=0.5");
   o.decompose = parse_decompose_spec("lowrank+sparse:rank=2,nnz=5,filter=mlp,iters=5");
   intervene(o);
-  const auto rec = nlohmann::json::parse(ps::read_file(o.out_dir + "/" + kInterventionFile));
+  const std::string out = (dir / "out").string();
+  EXPECT_TRUE(fs::exists(out + kLowrankSuffix + "/config.json"));
+  EXPECT_FALSE(fs::exists(out + "/" + kLowrankSuffix));
+  for (const auto& e : fs::directory_iterator(dir)) EXPECT_NE(e.path().filename().string()[0], '.') << e.path();
+  const auto rec = nlohmann::json::parse(ps::read_file(out + "/" + kInterventionFile));
   ASSERT_EQ(rec["interventions"].size(), 2u);
   EXPECT_EQ(rec["interventions"][0]["kind"], "prune");
   EXPECT_EQ(rec["interventions"][1]["kind"], "decompose");
@@ -348,8 +352,8 @@ TEST(PruneThenDecompose, FixedOrderAndHistory) {
   only.out_dir = (dir / "pruned").string();
   only.decompose.reset();
   intervene(only);
-  const auto pruned = weights_of(only.out_dir), low = weights_of(o.out_dir + kLowrankSuffix),
-             minus = weights_of(o.out_dir + kMinusLowrankSuffix);
+  const auto pruned = weights_of(only.out_dir), low = weights_of(out + kLowrankSuffix),
+             minus = weights_of(out + kMinusLowrankSuffix);
   const std::string attn = "transformer.h.0.attn.c_attn.weight", mlp = "transformer.h.0.mlp.c_fc.weight";
   EXPECT_TRUE(at::equal(low.at(attn), pruned.at(attn)));  // filter=mlp: attention only pruned
   EXPECT_TRUE(at::allclose(low.at(mlp) + minus.at(mlp), pruned.at(mlp), 1e-5, 1e-6));
