@@ -31,7 +31,7 @@ using Clock = std::chrono::steady_clock;
 
 // The study: 4 extract shards of one tiny GPT-2 over 160 Python functions, their merge, an AST-Probe sweep of
 // every layer x 2 seeds cut into 2 task slices, and the collect.
-std::string write_study(const fs::path& dir, int functions) {
+std::string write_study(const fs::path& dir, int functions, const std::string& slurm_extra = "") {
   fs::create_directories(dir);
   const std::string corpus = ps::extract::testing::write_corpus(dir.string(), functions);
   std::ofstream f(dir / "study.toml");
@@ -41,7 +41,7 @@ std::string write_study(const fs::path& dir, int functions) {
     << "[extract]\nstore_dtype = \"float32\"\ndtype = \"float32\"\nshards = 4\ntoken_budget = 256\n\n"
     << "[[probe]]\nname = \"layers\"\nkind = \"ast\"\nk = [8]\nseeds = [1, 2]\nepochs = 2\nsteps_per_epoch = 4\n"
     << "batch_size = 8\ntasks = 2\n\n"
-    << "[slurm]\npoll_seconds = \"0.3\"\n";
+    << "[slurm]\npoll_seconds = \"0.3\"\n" << slurm_extra;
   return (dir / "study.toml").string();
 }
 
@@ -239,7 +239,8 @@ TEST(SlurmStudy, AFailedTaskIsReportedWithItsLogAndItsDependantsEndCancelled) {
   const fs::path dir = ps::test::scratch_dir();
   SlurmCluster cluster(dir / "cluster");
   cluster.export_env();
-  const std::string study = write_study(dir / "in", 80);
+  // Arrays of at most 3 tasks: the 4 extract shards become two array jobs (indices 0-2, then 3 at offset 3).
+  const std::string study = write_study(dir / "in", 80, "max_array_size = 3\n");
   const fs::path sdir = dir / "slurm";
   ASSERT_EQ(run_probescope({"study", "plan", study, "--out", sdir.string()}, dir / "plan.log"), 0) << slurp(dir / "plan.log");
   // Planted failure: a directory where extract shard 2 must write its store file.
@@ -258,8 +259,10 @@ TEST(SlurmStudy, AFailedTaskIsReportedWithItsLogAndItsDependantsEndCancelled) {
       << slurp(dir / "dry.log");
   for (const char* f : {"extract.0.sbatch", "merge.0.sbatch", "probe.layers.0.sbatch", "collect.0.sbatch", "submit.sh"})
     EXPECT_TRUE(fs::exists(sdir / "slurm" / f)) << f;
-  EXPECT_NE(slurp(sdir / "slurm" / "extract.0.sbatch").find("#SBATCH --array=0-3\n"), std::string::npos);
-  EXPECT_NE(slurp(sdir / "slurm" / "submit.sh").find("--dependency=afterok:${job_extract_0}"), std::string::npos)
+  EXPECT_NE(slurp(sdir / "slurm" / "extract.0.sbatch").find("#SBATCH --array=0-2\n"), std::string::npos);
+  EXPECT_NE(slurp(sdir / "slurm" / "extract.1.sbatch").find("#SBATCH --array=0-0\n"), std::string::npos);
+  EXPECT_NE(slurp(sdir / "slurm" / "extract.1.sbatch").find("index=$((SLURM_ARRAY_TASK_ID + 3))"), std::string::npos);
+  EXPECT_NE(slurp(sdir / "slurm" / "submit.sh").find("--dependency=afterok:${job_extract_0}:${job_extract_1}"), std::string::npos)
       << slurp(sdir / "slurm" / "submit.sh");
   EXPECT_EQ(cluster.run({"squeue", "-h", "-t", "all"}).out, "") << "a dry run submitted jobs";
 
