@@ -46,6 +46,7 @@ class CompareView : public QWidget {
   // An already opened model (the window's own) as a side.
   void setModel(int side, std::shared_ptr<const live::LiveModel> model);
   bool hasModel(int side) const;
+  std::shared_ptr<const live::LiveModel> model(int side) const { return sides_[size_t(side)].base; }
   void setCompare(bool on);  // show and compute side 1
   bool comparing() const { return compare_; }
 

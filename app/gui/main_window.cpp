@@ -5,6 +5,7 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
@@ -12,6 +13,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 
+#include "app/gui/compare_view.h"
 #include "app/gui/curves.h"
 #include "app/gui/explorer.h"
 #include "app/gui/figure_view.h"
@@ -31,6 +33,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   pages_->addTab(curves_, "Curves");
   scratchpad_ = new Scratchpad(session_, selection_);
   pages_->addTab(scratchpad_, "Scratchpad");
+  // Compare: the scratchpad's snippet through the window's model (side A) and a second one, only while the page
+  // is shown, so typing in the scratchpad never pays for two forwards.
+  compare_ = new CompareView(selection_);
+  pages_->addTab(compare_, "Compare");
+  auto feed = [this] {
+    if (pages_->currentWidget() != compare_) return;
+    syntax::Language lang = syntax::Language::Python;
+    try {
+      lang = syntax::language_from_name(scratchpad_->language().toStdString());
+    } catch (const std::exception&) {
+    }
+    compare_->setSnippet(scratchpad_->editor()->toPlainText(), lang);
+  };
+  connect(scratchpad_->editor(), &QPlainTextEdit::textChanged, compare_, feed);
+  connect(pages_, &QTabWidget::currentChanged, compare_, feed);
   auto* split = new QSplitter(Qt::Horizontal);
   split->addWidget(snippet_);
   split->addWidget(pages_);
@@ -148,6 +165,7 @@ void MainWindow::refresh() {
   curves_->reload();
   snippet_->reload();
   scratchpad_->reload();
+  if (session_.live_model() && compare_->model(0) != session_.live_model()) compare_->setModel(0, session_.live_model());
   update_title();
 }
 

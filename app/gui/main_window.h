@@ -21,6 +21,7 @@ class QTabWidget;
 
 namespace ps::gui {
 
+class CompareView;
 class CurvesPanel;
 class FigureView;
 class LayerExplorer;
@@ -68,6 +69,7 @@ class MainWindow : public QMainWindow {
   CurvesPanel* curves() const { return curves_; }
   SnippetView* snippetView() const { return snippet_; }
   Scratchpad* scratchpad() const { return scratchpad_; }
+  CompareView* compareView() const { return compare_; }
   QProgressBar* progressBar() const { return bar_; }
   QPushButton* cancelButton() const { return cancel_; }
 
@@ -100,6 +102,7 @@ class MainWindow : public QMainWindow {
   LayerExplorer* explorer_;
   CurvesPanel* curves_;
   Scratchpad* scratchpad_;
+  CompareView* compare_;
   QTabWidget* pages_;
   QLabel* status_;
   QProgressBar* bar_;

@@ -133,6 +133,7 @@ void Scratchpad::reload() {
 
 void Scratchpad::setCode(const QString& code) { edit_->setPlainText(code); }
 void Scratchpad::setLanguage(const QString& name) { lang_->setCurrentText(name); }
+QString Scratchpad::language() const { return lang_->currentText(); }
 void Scratchpad::setMask(const QString& mode) { mask_->setCurrentText(mode); }
 void Scratchpad::setBand(int first, int rows) {
   band_first_->setValue(first);
@@ -158,10 +159,12 @@ void Scratchpad::analyzeNow() {
   req.forward.pattern_first_row = band_first_->value();
   req.forward.pattern_rows = band_rows_->value();
   // The probe at the selected layer and k, loaded (and cached) here; the worker only reads it.
+  // The worker gets its own copy (a few KB), so no run outlives the session's probe cache.
+  std::shared_ptr<const probes::SavedAstProbe> probe;
   std::optional<ProbeRow> row = s_.probe_row(sel_.layer(), sel_.k());
   if (row) {
     try {
-      req.probe = &s_.load_probe(row->probe_path);
+      probe = std::make_shared<const probes::SavedAstProbe>(s_.load_probe(row->probe_path));
       req.probe_path = row->probe_path;
       req.probe_k = row->k;
     } catch (const std::exception& e) {
@@ -170,8 +173,9 @@ void Scratchpad::analyzeNow() {
   }
   analysed_code_ = req.code;
   status_->setText("analysing…");
-  runner_.start([model, req](const std::atomic<bool>& cancel) {
+  runner_.start([model, probe, req](const std::atomic<bool>& cancel) {
     live::LiveRequest r = req;
+    r.probe = probe.get();
     r.cancel = &cancel;
     return live::analyze(*model, r);
   });

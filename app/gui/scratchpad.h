@@ -32,6 +32,7 @@ class Scratchpad : public QWidget {
   void reload();                    // the session's model changed
   void setCode(const QString& code);  // as if typed (debounced)
   void setLanguage(const QString& name);
+  QString language() const;  // the selector's language name
   void setMask(const QString& mode);  // a RunOptions mask: default, lm-infinite:G:L[:limit], window:W
   // Query rows [first, first + rows) of the attention pattern only (rows 0: all): a long input's band.
   void setBand(int first, int rows);

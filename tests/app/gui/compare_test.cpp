@@ -6,6 +6,7 @@
 
 #include <QCheckBox>
 #include <QImage>
+#include <QPlainTextEdit>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QSvgRenderer>
@@ -18,6 +19,8 @@
 #include "app/gui/compare_view.h"
 #include "app/gui/figure_view.h"
 #include "app/gui/lens_panel.h"
+#include "app/gui/main_window.h"
+#include "app/gui/scratchpad.h"
 #include "data/corpus/load.h"
 #include "models/util/files.h"
 #include "tests/app/gui/gui_fixture.h"
@@ -228,6 +231,24 @@ TEST_F(CompareTest, ExportWritesValidFilesAndSaveAppendsARecord) {
   EXPECT_EQ(loaded.snippets[0].code, kCode);
   EXPECT_EQ(loaded.snippets[0].language, "python");
   EXPECT_EQ(loaded.snippets[0].id, id.toStdString());
+}
+
+
+// The main window's Compare page: side A is the window's model, fed the scratchpad's text while shown.
+TEST(CompareWindow, ThePageAnalysesTheScratchpadsSnippetWithTheWindowsModel) {
+  testing::ensure_app();
+  MainWindow w;
+  w.setDialogsEnabled(false);
+  ASSERT_TRUE(w.openModel(QString::fromStdString(tiny_dir(Tiny::LLaMA)))) << w.lastError().toStdString();
+  auto* cmp = w.compareView();
+  ASSERT_NE(cmp, nullptr);
+  ASSERT_TRUE(cmp->hasModel(0));
+  w.scratchpad()->editor()->setPlainText(kCode);  // typed while the page is hidden: not analysed here
+  EXPECT_EQ(cmp->result(0), nullptr);
+  w.showPage(3);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !cmp->busy() && cmp->result(0); }, 120000));
+  ASSERT_TRUE(cmp->result(0)->ok()) << cmp->result(0)->message;
+  EXPECT_EQ(cmp->lens(0)->cols(), int64_t(cmp->result(0)->tokens.ids.size()));
 }
 
 }  // namespace
