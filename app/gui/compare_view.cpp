@@ -1,6 +1,8 @@
 #include "app/gui/compare_view.h"
 
 #include <QCheckBox>
+#include <QFileDialog>
+#include <QPushButton>
 #include <QFileInfo>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -67,7 +69,30 @@ CompareView::CompareView(Selection& selection, QWidget* parent) : QWidget(parent
   status_ = new QLabel("Open a model (side A) and type a snippet.");
   status_->setWordWrap(true);
   auto* top = new QHBoxLayout;
+  auto* load_b = new QPushButton("Load model B…");
+  auto* save = new QPushButton("Save snippet to corpus…");
+  auto* exp = new QPushButton("Export panels…");
+  connect(load_b, &QPushButton::clicked, this, [this] {
+    const QString d = QFileDialog::getExistingDirectory(this, "Model B (a checkpoint or an intervened model directory)");
+    if (!d.isEmpty() && loadModel(1, d)) setCompare(true);
+  });
+  connect(save, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, "Append the snippet to a JSONL corpus", "scratchpad.jsonl",
+                                                   "JSONL (*.jsonl)", nullptr, QFileDialog::DontConfirmOverwrite);
+    if (f.isEmpty()) return;
+    const QString id = saveSnippet(f);
+    status_->setText(id.isEmpty() ? "not saved: " + last_error_ : "saved as " + id + " in " + f);
+  });
+  connect(exp, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, "Export prefix (writes PREFIX_<panel>.pdf/.svg/.png/.csv/.json)", "live");
+    if (f.isEmpty()) return;
+    const auto files = exportPanels(f);
+    status_->setText(files.isEmpty() ? "export failed: " + last_error_ : QString("exported %1 files").arg(files.size()));
+  });
   top->addWidget(compare_box_);
+  top->addWidget(load_b);
+  top->addWidget(save);
+  top->addWidget(exp);
   top->addWidget(status_, 1);
   auto* sides = new QSplitter(Qt::Horizontal);
   for (int s = 0; s < 2; ++s) {
