@@ -25,19 +25,9 @@ namespace fs = std::filesystem;
 namespace fx = ps::extract::testing;
 using ps::test::Tiny;
 
-constexpr int32_t kBos = 272, kEos = 273, kMask = 274;
+constexpr int32_t kBos = fx::kRobertaBos, kMask = fx::kRobertaMask;
 const char* kCode = "def add(a, b):\n    return a + b\n";
 
-// The extraction fixture's byte-level BPE plus RoBERTa's specials and its <s> … </s> post-processor.
-std::string roberta_tokenizer(const std::string& gpt2_tokenizer) {
-  auto t = nlohmann::json::parse(ps::read_file(gpt2_tokenizer));
-  for (auto [id, text] : {std::pair{kBos, "<s>"}, std::pair{kEos, "</s>"}, std::pair{kMask, "<mask>"}})
-    t["added_tokens"].push_back({{"id", id}, {"content", text}, {"single_word", false}, {"lstrip", false},
-                                 {"rstrip", false}, {"normalized", false}, {"special", true}});
-  t["post_processor"] = {{"type", "RobertaProcessing"}, {"sep", {"</s>", kEos}}, {"cls", {"<s>", kBos}},
-                         {"trim_offsets", true}, {"add_prefix_space", false}};
-  return t.dump();
-}
 
 struct Tiny3 {
   std::string dir;
@@ -58,7 +48,7 @@ Tiny3 make(Tiny kind, const std::string& strip = "") {
   ps::test::write_model(m.dir, m.spec);
   const std::string tok = fx::tiny_model_dir() + "/tokenizer.json";
   ps::write_file_atomic(m.dir + "/tokenizer.json",
-                        kind == Tiny::RoBERTa ? roberta_tokenizer(tok) : ps::read_file(tok));
+                        kind == Tiny::RoBERTa ? fx::roberta_tokenizer_json() : ps::read_file(tok));
   return m;
 }
 

@@ -21,18 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 namespace fx = ps::extract::testing;
 
-constexpr int32_t kBos = 272, kEos = 273, kMask = 274;
+constexpr int32_t kBos = fx::kRobertaBos, kEos = fx::kRobertaEos, kMask = fx::kRobertaMask;
 
-// The extraction fixture's byte-level BPE plus RoBERTa's specials and its <s> … </s> post-processor.
-std::string roberta_tokenizer(const std::string& gpt2_tokenizer) {
-  auto t = nlohmann::json::parse(ps::read_file(gpt2_tokenizer));
-  for (auto [id, text] : {std::pair{kBos, "<s>"}, std::pair{kEos, "</s>"}, std::pair{kMask, "<mask>"}})
-    t["added_tokens"].push_back({{"id", id}, {"content", text}, {"single_word", false}, {"lstrip", false},
-                                 {"rstrip", false}, {"normalized", false}, {"special", true}});
-  t["post_processor"] = {{"type", "RobertaProcessing"}, {"sep", {"</s>", kEos}}, {"cls", {"<s>", kBos}},
-                         {"trim_offsets", true}, {"add_prefix_space", false}};
-  return t.dump();
-}
 
 struct Setup {
   std::string encoder, decoder, corpus;
@@ -49,7 +39,7 @@ const Setup& setup() {
     dims.vocab = 280;
     dims.positions = 64;
     ps::test::write_model(x.encoder, ps::test::tiny_spec(ps::test::Tiny::RoBERTa, 3, dims));
-    ps::write_file_atomic(x.encoder + "/tokenizer.json", roberta_tokenizer(x.decoder + "/tokenizer.json"));
+    ps::write_file_atomic(x.encoder + "/tokenizer.json", fx::roberta_tokenizer_json());
     return x;
   }();
   return s;

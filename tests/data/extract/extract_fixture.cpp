@@ -178,6 +178,16 @@ std::string read_log(const std::string& path) {
   }
 }
 
+std::string roberta_tokenizer_json() {
+  auto t = nlohmann::json::parse(tokenizer_json());
+  for (auto [id, text] : {std::pair{kRobertaBos, "<s>"}, std::pair{kRobertaEos, "</s>"}, std::pair{kRobertaMask, "<mask>"}})
+    t["added_tokens"].push_back({{"id", id}, {"content", text}, {"single_word", false}, {"lstrip", false},
+                                 {"rstrip", false}, {"normalized", false}, {"special", true}});
+  t["post_processor"] = {{"type", "RobertaProcessing"}, {"sep", {"</s>", kRobertaEos}}, {"cls", {"<s>", kRobertaBos}},
+                         {"trim_offsets", true}, {"add_prefix_space", false}};
+  return t.dump();
+}
+
 std::string probescope_path() { return std::string(PS_BINARY_DIR) + "/app/cli/probescope"; }
 
 }  // namespace ps::extract::testing

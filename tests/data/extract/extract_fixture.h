@@ -1,6 +1,7 @@
 #pragma once
 // A real (tiny) model directory for extraction tests: GPT-2 layout weights (d=32, 2 layers) plus a byte-level
 // BPE tokenizer.json with a few merges, and a JSONL corpus of generated Python functions.
+#include <cstdint>
 #include <string>
 
 #include "data/extract/extract.h"
@@ -9,6 +10,10 @@ namespace ps::extract::testing {
 
 // Model dir with config.json, model.safetensors, tokenizer.json (vocab 256 bytes + merges + <|endoftext|>).
 std::string tiny_model_dir();
+// tiny_model_dir()'s byte-level BPE plus RoBERTa's specials (ids below, so an encoder needs vocab >= 275) and
+// its <s> … </s> post-processor, as JSON text: the tokenizer of the encoder tests (pseudo-perplexity, lens).
+constexpr int32_t kRobertaBos = 272, kRobertaEos = 273, kRobertaMask = 274;
+std::string roberta_tokenizer_json();
 // n Python functions of varied length (one with a syntax error when with_bad), one JSONL record each.
 std::string write_corpus(const std::string& dir, int n, bool with_bad = false);
 // A fresh directory for one test.

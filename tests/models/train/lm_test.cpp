@@ -187,16 +187,7 @@ TEST(TrainLm, ResumeAfterKillEqualsUninterrupted) {
   const auto ob = read_safetensors(b.out_dir + "/step-000012/optimizer.safetensors");
   for (const auto& [k, t] : oa) EXPECT_TRUE(at::equal(t, ob.at(k))) << k;
   // Logs agree on every column but wall time.
-  auto strip = [](const std::string& path) {
-    std::ifstream in(path);
-    std::string line, out;
-    while (std::getline(in, line)) {
-      const auto p4 = line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1);
-      out += line.substr(0, p4) + line.substr(line.find(',', p4 + 1)) + "\n";
-    }
-    return out;
-  };
-  EXPECT_EQ(strip(a.out_dir + "/train_log.csv"), strip(b.out_dir + "/train_log.csv"));
+  EXPECT_EQ(pstest::log_without_seconds(a.out_dir + "/train_log.csv"), pstest::log_without_seconds(b.out_dir + "/train_log.csv"));
   // A rerun with other settings refuses to mix runs; a rerun of a finished run does nothing.
   auto c = b;
   c.lr = 1e-3;

@@ -167,15 +167,6 @@ TEST(Spdf, DenseSwitchKeepsTheFunctionThenTrainsThePrunedWeights) {
   EXPECT_NEAR(f["saved_share_of_sparse_matmuls"].get<double>(), 0.5 * 4 / 6, 1e-12);
 }
 
-std::string strip_seconds(const std::string& path) {
-  std::ifstream in(path);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    const auto p4 = line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1);
-    out += line.substr(0, p4) + line.substr(line.find(',', p4 + 1)) + "\n";
-  }
-  return out;
-}
 
 // Identity 4: s = 0 runs the masking machinery on all-ones masks and must not change one bit.
 TEST(Spdf, ZeroSparsityIsTheDenseTrajectory) {
@@ -192,7 +183,7 @@ TEST(Spdf, ZeroSparsityIsTheDenseTrajectory) {
   const auto oa = read_safetensors(dense.out_dir + "/step-000008/optimizer.safetensors"),
              ob = read_safetensors(zero.out_dir + "/step-000008/optimizer.safetensors");
   for (const auto& [k, t] : oa) EXPECT_TRUE(at::equal(t, ob.at(k))) << k;
-  EXPECT_EQ(strip_seconds(dense.out_dir + "/train_log.csv"), strip_seconds(zero.out_dir + "/train_log.csv"));
+  EXPECT_EQ(pstest::log_without_seconds(dense.out_dir + "/train_log.csv"), pstest::log_without_seconds(zero.out_dir + "/train_log.csv"));
   EXPECT_FALSE(fs::exists(dense.out_dir + "/flops.json"));
 }
 
@@ -215,7 +206,7 @@ TEST(Spdf, ResumeWhileSparseEqualsUninterrupted) {
   const auto wa = read_safetensors(a.out_dir + "/step-000010/model.safetensors"),
              wb = read_safetensors(b.out_dir + "/step-000010/model.safetensors");
   for (const auto& [k, t] : wa) EXPECT_TRUE(at::equal(t, wb.at(k))) << k;
-  EXPECT_EQ(strip_seconds(a.out_dir + "/train_log.csv"), strip_seconds(b.out_dir + "/train_log.csv"));
+  EXPECT_EQ(pstest::log_without_seconds(a.out_dir + "/train_log.csv"), pstest::log_without_seconds(b.out_dir + "/train_log.csv"));
   auto c = b;
   c.out_dir = b.out_dir + "_nomask";
   fs::remove(c.out_dir + "/step-000003/" + kSparsityMaskFile);

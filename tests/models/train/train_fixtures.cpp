@@ -73,6 +73,16 @@ std::string temp_dir(const std::string& name) {
 
 static std::string node_modules() { return std::string(PS_SOURCE_DIR) + "/.cache/node/node_modules"; }
 
+std::string log_without_seconds(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    const auto p4 = line.find(',', line.find(',', line.find(',', line.find(',') + 1) + 1) + 1);
+    out += line.substr(0, p4) + line.substr(line.find(',', p4 + 1)) + "\n";
+  }
+  return out;
+}
+
 std::string node_skip_reason() {
   if (std::system("command -v node >/dev/null 2>&1") != 0) return "node is not installed (script/bootstrap installs it)";
   if (!fs::exists(node_modules() + "/tokenizers/package.json"))

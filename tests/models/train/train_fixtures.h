@@ -22,6 +22,8 @@ const FrozenCorpus& frozen_corpus(const std::string& tag, const std::vector<std:
 std::string temp_dir(const std::string& name);
 // "" when node and the npm `tokenizers` package are available, else why the reference tests skip.
 std::string node_skip_reason();
+// A train_log.csv without its wall-time column (the 5th), for comparing two runs' logs line by line.
+std::string log_without_seconds(const std::string& path);
 // Runs tests/models/train/hf_bpe.js with the arguments; returns the exit status.
 int run_node(const std::string& args);
 
