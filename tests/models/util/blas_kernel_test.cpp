@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -15,6 +16,8 @@
 
 namespace {
 
+const std::string kProbescope = std::string(PS_BINARY_DIR) + "/app/cli/probescope";
+
 // The "Core: X" lines probescope --version prints on stderr with the given extra environment.
 std::vector<std::string> cores(const std::vector<std::pair<std::string, std::string>>& env) {
   const std::string log = (ps::test::scratch_dir("blas") / "stderr.log").string();
@@ -25,7 +28,7 @@ std::vector<std::string> cores(const std::vector<std::pair<std::string, std::str
   }
   setenv("OPENBLAS_VERBOSE", "2", 1);
   for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-  const int rc = ps::test::wait_exit(ps::test::spawn({std::string(PS_BINARY_DIR) + "/app/cli/probescope", "--version"}, log));
+  const int rc = ps::test::wait_exit(ps::test::spawn({kProbescope, "--version"}, log));
   for (const auto& [k, v] : saved) v ? setenv(k.c_str(), v, 1) : unsetenv(k.c_str());
   EXPECT_EQ(rc, 0);
   std::ifstream in(log);
@@ -36,6 +39,8 @@ std::vector<std::string> cores(const std::vector<std::pair<std::string, std::str
 }
 
 TEST(BlasKernel, ReexecsOnlyFromAPrescottFallback) {
+  if (!std::filesystem::exists(kProbescope))
+    GTEST_SKIP() << kProbescope << " is not built in this build tree (the sanitizer build has only the suites)";
   const auto plain = cores({{"PS_BLAS_REEXEC", "0"}});
   if (plain.empty()) GTEST_SKIP() << "the BLAS in use is not a dynamic-arch OpenBLAS (no Core: line)";
   ASSERT_EQ(plain.size(), 1u);
@@ -51,6 +56,8 @@ TEST(BlasKernel, ReexecsOnlyFromAPrescottFallback) {
 }
 
 TEST(BlasKernel, TheUsersCoretypeWins) {
+  if (!std::filesystem::exists(kProbescope))
+    GTEST_SKIP() << kProbescope << " is not built in this build tree (the sanitizer build has only the suites)";
   const auto chosen = cores({{"OPENBLAS_CORETYPE", "Haswell"}});
   if (chosen.empty()) GTEST_SKIP() << "the BLAS in use is not a dynamic-arch OpenBLAS";
   ASSERT_EQ(chosen.size(), 1u);
