@@ -57,6 +57,12 @@ std::vector<double> next_token_nll(const at::Tensor& logits, const std::vector<i
   return out;
 }
 
+std::string model_files_hash(const std::string& dir) {
+  std::string all = sha256_file(dir + "/config.json");
+  for (const auto& w : st::checkpoint_files(dir)) all += sha256_file(w);
+  return sha256_hex(all);
+}
+
 // Fisher-Yates over mt19937_64, whose output the standard fixes: the same order on every platform.
 std::vector<std::vector<int32_t>> held_out_documents(const PplOptions& o, const tok::Tokenizer& tk, int32_t sep,
                                                      int64_t context) {
@@ -100,12 +106,6 @@ int32_t separator_id(const PplOptions& o, const tok::Tokenizer& tk, const models
   const int32_t id = models::document_separator(tk, arch);
   if (id < 0) throw InputError(tk_path + ": no eos token to separate functions (give --separator TOKEN)");
   return id;
-}
-
-std::string model_hash(const std::string& dir) {
-  std::string all = sha256_file(dir + "/config.json");
-  for (const auto& w : st::checkpoint_files(dir)) all += sha256_file(w);
-  return sha256_hex(all);
 }
 
 std::string ids_hash(const std::vector<std::vector<int32_t>>& docs) {
@@ -204,7 +204,7 @@ PplResult evaluate_perplexity(const PplOptions& o, Progress* progress) {
                      {"token_ids_sha256", ids_hash(docs)}};
   std::string mask = o.engine.mask.empty() ? "default" : o.engine.mask;
   ojson params = {{"model_dir", fs::absolute(o.model_dir).lexically_normal().string()},
-                  {"model_hash", model_hash(o.model_dir)},
+                  {"model_hash", model_files_hash(o.model_dir)},
                   {"mask", mask},
                   {"rope_scaling", o.engine.rope_scaling},
                   {"rope_resolved", arch.positional == models::PositionalKind::Rotary ? models::describe_rope_scaling(arch) : "none"},

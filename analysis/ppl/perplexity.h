@@ -64,6 +64,9 @@ PplResult evaluate_perplexity(const PplOptions& options, Progress* progress = nu
 std::vector<std::vector<int32_t>> held_out_documents(const PplOptions& o, const tok::Tokenizer& tokenizer,
                                                      int32_t separator, int64_t context);
 
+// sha256 over config.json and the weight files: what a resumed run must find unchanged.
+std::string model_files_hash(const std::string& model_dir);
+
 // Per-target NLL of one sequence from its logits [len, V]: out[p-1] = -log softmax(logits[p-1])[ids[p]].
 std::vector<double> next_token_nll(const at::Tensor& logits, const std::vector<int32_t>& ids);
 

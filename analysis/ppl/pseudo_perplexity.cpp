@@ -1,5 +1,7 @@
 #include "analysis/ppl/pseudo_perplexity.h"
 
+#include "analysis/ppl/perplexity.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -60,12 +62,6 @@ std::vector<double> masked_token_nll(const models::Engine& engine, const std::ve
 }
 
 namespace {
-
-std::string model_hash(const std::string& dir) {
-  std::string all = sha256_file(dir + "/config.json");
-  for (const auto& w : st::checkpoint_files(dir)) all += sha256_file(w);
-  return sha256_hex(all);
-}
 
 struct Function {
   std::vector<int32_t> ids;
@@ -145,7 +141,7 @@ PseudoPplResult evaluate_pseudo_perplexity(const PseudoPplOptions& o, Progress* 
   const auto functions = held_out_functions(o, tk);
 
   json params = {{"model_dir", fs::absolute(o.model_dir).lexically_normal().string()},
-                 {"model_hash", model_hash(o.model_dir)},
+                 {"model_hash", model_files_hash(o.model_dir)},
                  {"corpus_sha256", sha256_file(o.corpus)},
                  {"split", o.split},
                  {"language", o.language},
