@@ -51,6 +51,11 @@ plot::LinePlot distances_figure(const LiveResult& r, const std::string& title) {
   lp.title = title.empty() ? "syntactic distance per adjacent word pair" : title;
   lp.x.label = "word pair i (words i, i+1)";
   lp.y.label = "distance";
+  // Bars side by side per pair (gold, then d̂), starting at 0; half a slot of room at both ends.
+  lp.bars = true;
+  lp.y.min = 0;
+  lp.x.min = -0.5;
+  lp.x.max = r.gold.dcu.d.empty() ? 0.5 : double(r.gold.dcu.d.size()) - 0.5;
   plot::Series g;
   g.name = "gold d";
   for (size_t i = 0; i < r.gold.dcu.d.size(); ++i) g.x.push_back(double(i)), g.y.push_back(r.gold.dcu.d[i]);

@@ -112,6 +112,7 @@ std::string to_json(const FigureSpec& f, int indent) {
     j["x_axis"] = axis_json(p->x, ax.x);
     j["y_axis"] = axis_json(p->y, ax.y);
     j["markers"] = p->markers;
+    j["bars"] = p->bars;
     json series = json::array();
     for (const auto& s : p->series)
       series.push_back({{"name", s.name}, {"x", s.x}, {"y", s.y}, {"lo", s.lo}, {"hi", s.hi}, {"count", s.count}});

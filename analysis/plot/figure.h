@@ -28,12 +28,14 @@ struct Series {
   std::vector<int64_t> count;  // rows aggregated into each point (informational; may be empty)
 };
 
-// 1. Several series over a shared x axis (F1 by layer, F1 by k on log2 x, ID by layer).
+// 1. Several series over a shared x axis (F1 by layer, F1 by k on log2 x, ID by layer), as lines or bars.
 struct LinePlot {
   std::string title;
   Axis x, y;
   std::vector<Series> series;
   bool markers = true;
+  // Grouped bars instead of lines: at each x one bar per series, side by side, from 0 (or the axis floor) to y.
+  bool bars = false;
 };
 
 // 2. A matrix of values with optional row/column labels (attention [q, k]); drawn with a colour bar.

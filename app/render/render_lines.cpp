@@ -1,4 +1,4 @@
-// Line plots: bands, lines, markers, ticks, axis labels and a legend placed where it hides no data.
+// Line plots: bands, lines, markers (or grouped bars), ticks, axis labels and a legend placed where it hides no data.
 #include <QPainterPath>
 #include <QPolygonF>
 #include <algorithm>
@@ -28,6 +28,8 @@ struct Mapper {
   bool ok(double xv, double yv) const {
     return std::isfinite(xv) && std::isfinite(yv) && (!logx || xv > 0) && (!logy || yv > 0);
   }
+  // Where bars start (pixels): y = 0 when the axis shows it, else the axis end nearest to 0.
+  double bar_base() const { return std::clamp(py(logy ? y.lo : 0.0), area.top(), area.bottom()); }
 };
 
 struct Legend {
@@ -36,9 +38,37 @@ struct Legend {
   QSizeF box() const { return {swatch + 3 + name_w + 6, row_h * names.size() + 4}; }
 };
 
+// Pixel width of one x slot of grouped bars: the smallest gap between distinct x values of any series.
+double bar_slot(const LinePlot& p, const Mapper& m) {
+  std::vector<double> xs;
+  for (const auto& s : p.series)
+    for (double x : s.x)
+      if (std::isfinite(x)) xs.push_back(m.px(x));
+  std::sort(xs.begin(), xs.end());
+  double slot = m.area.width() / 4;
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (xs[i] - xs[i - 1] > 0.5) slot = std::min(slot, xs[i] - xs[i - 1]);
+  return slot;
+}
+
+// Series k's bar at (x, y): its share of 80 % of the slot, from the base to y.
+QRectF bar_rect(const LinePlot& p, const Mapper& m, double slot, size_t k, double x, double y) {
+  const double group = 0.8 * slot, w = group / double(std::max<size_t>(1, p.series.size()));
+  const double left = m.px(x) - group / 2 + double(k) * w, top = m.py(y), base = m.bar_base();
+  return QRectF(QPointF(left, std::min(top, base)), QPointF(left + w, std::max(top, base)));
+}
+
 // How many data points and segment samples fall inside r: the legend goes where this is zero.
 int hidden(const LinePlot& p, const Mapper& m, const QRectF& r) {
   int count = 0;
+  if (p.bars) {
+    const double slot = bar_slot(p, m);
+    for (size_t k = 0; k < p.series.size(); ++k)
+      for (size_t i = 0; i < p.series[k].x.size(); ++i)
+        if (m.ok(p.series[k].x[i], p.series[k].y[i]) && r.intersects(bar_rect(p, m, slot, k, p.series[k].x[i], p.series[k].y[i])))
+          ++count;
+    return count;
+  }
   for (const auto& s : p.series) {
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!m.ok(s.x[i], s.y[i])) continue;
@@ -140,8 +170,18 @@ void render_lines(const LinePlot& p, Canvas& c, const QRectF& rect, DrawnPoints*
 
   // Data, clipped to the axes.
   P.setClipRect(m.area.adjusted(-st.marker_pt, -st.marker_pt, st.marker_pt, st.marker_pt));
+  const double slot = p.bars ? bar_slot(p, m) : 0;
   for (size_t k = 0; k < p.series.size(); ++k) {
     const auto& s = p.series[k];
+    if (p.bars) {  // no band, line or marker: a bar per point; hover finds it by the middle of its top
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        if (!m.ok(s.x[i], s.y[i])) continue;
+        const QRectF bar = bar_rect(p, m, slot, k, s.x[i], s.y[i]);
+        P.fillRect(bar, series_color(k));
+        if (drawn) drawn->points.push_back({int(k), int(i), QPointF(bar.center().x(), m.py(s.y[i]))});
+      }
+      continue;
+    }
     QColor band = series_color(k);
     band.setAlphaF(0.18);
     if (s.lo.size() == s.x.size() && s.hi.size() == s.x.size()) {
@@ -195,8 +235,9 @@ void render_lines(const LinePlot& p, Canvas& c, const QRectF& rect, DrawnPoints*
       const double x = x0 + double(k % size_t(per_row)) * entry_w;
       const double y = legend_box.top() + (legend_inside ? 2 : 0) + (k / per_row + 0.5) * lg.row_h;
       P.setPen(c.pen(series_color(k), st.line_pt));
-      P.drawLine(QPointF(x, y), QPointF(x + lg.swatch, y));
-      if (p.markers) draw_marker(P, int(k), QPointF(x + lg.swatch / 2, y), st.marker_pt, series_color(k));
+      if (p.bars) P.fillRect(QRectF(x + lg.swatch / 4, y - lg.row_h * 0.3, lg.swatch / 2, lg.row_h * 0.6), series_color(k));
+      else P.drawLine(QPointF(x, y), QPointF(x + lg.swatch, y));
+      if (p.markers && !p.bars) draw_marker(P, int(k), QPointF(x + lg.swatch / 2, y), st.marker_pt, series_color(k));
       c.text(legend_f, lg.names[k], QPointF(x + lg.swatch + 3, y), 0, 0.5, QColor(30, 30, 30));
     }
   }

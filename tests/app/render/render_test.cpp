@@ -14,6 +14,7 @@
 #include "analysis/plot/export.h"
 #include "analysis/plot/masks.h"
 #include "analysis/plot/trees.h"
+#include "app/render/canvas.h"
 #include "app/render/render.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -194,6 +195,48 @@ TEST(Render, DrawsInsideTheGivenRectOnly) {
     }
   EXPECT_EQ(outside, 0);
   EXPECT_GT(inside, 2000);
+}
+
+// Grouped bars: each series a filled bar per x from 0 to y, side by side, so a series' pixels grow with its
+// values and the tallest bar is where its largest value is.
+TEST(Render, BarsAreFilledFromZeroToEachValue) {
+  LinePlot p;
+  p.title = "d vs d-hat";
+  p.y.min = 0;
+  p.x.min = -0.5, p.x.max = 2.5;
+  p.bars = true;
+  p.series.push_back({"rising", {0, 1, 2}, {1, 2, 3}, {}, {}, {}});
+  p.series.push_back({"falling", {0, 1, 2}, {3, 2, 1}, {}, {}, {}});
+  const auto draw = [](const LinePlot& f) {
+    QImage img(600, 400, QImage::Format_RGB32);
+    img.fill(Qt::white);
+    QPainter painter(&img);
+    ps::render::render(f, painter, QRectF(0, 0, 600, 400));
+    painter.end();
+    return img;
+  };
+  const QImage img = draw(p);
+  const QColor c0 = ps::render::series_color(0), c1 = ps::render::series_color(1);
+  const double n0 = double(count_near(img, c0, 2)), n1 = double(count_near(img, c1, 2));
+  ASSERT_GT(n0, 5000);
+  EXPECT_NEAR(n0 / n1, 1.0, 0.1);  // equal sums of values, equal areas
+  // The highest pixel of each colour in the left and right thirds: rising is tallest on the right.
+  const auto top = [&](QColor c, int x0, int x1) {
+    for (int y = 0; y < img.height(); ++y)
+      for (int x = x0; x < x1; ++x) {
+        const QColor q = img.pixelColor(x, y);
+        if (std::abs(q.red() - c.red()) <= 2 && std::abs(q.green() - c.green()) <= 2 && std::abs(q.blue() - c.blue()) <= 2)
+          return y;
+      }
+    return img.height();
+  };
+  EXPECT_LT(top(c0, 400, 600), top(c0, 0, 200));
+  EXPECT_LT(top(c1, 0, 200), top(c1, 400, 600));
+  // The same data as lines covers far fewer pixels; the JSON says which it was.
+  LinePlot lines_only = p;
+  lines_only.bars = false;
+  EXPECT_LT(double(count_near(draw(lines_only), c0, 2)), n0 / 4);
+  EXPECT_NE(to_json(p).find("\"bars\": true"), std::string::npos);
 }
 
 TEST(Render, BadSizesAreInputErrors) {
