@@ -4,63 +4,22 @@
 #include <QFileDialog>
 #include <QPushButton>
 #include <QFileInfo>
-#include <QGridLayout>
-#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMetaObject>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QVBoxLayout>
-#include <chrono>
 
-#include "analysis/lens/lens_live.h"
-#include "analysis/plot/attention.h"
-#include "analysis/plot/export.h"
+#include "analysis/plot/figure.h"
+#include "app/gui/compare_side.h"
 #include "app/gui/figure_view.h"
-#include "app/gui/lens_panel.h"
-#include "app/render/render.h"
-#include "data/corpus/append.h"
+#include "app/gui/session.h"
 #include "models/open/variant.h"
 #include "models/transformer/engine.h"
-#include "models/util/files.h"
 
 namespace ps::gui {
-
-namespace {
-
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-QString side_name(int side) { return side == 0 ? "A" : "B"; }
-
-// The head (or head mean) of block layer-1's pattern as the renderer's heatmap, tokens on both axes.
-std::optional<plot::Heatmap> attention_figure(const live::LiveResult& r, int layer, int head, const QString& title) {
-  if (r.states.patterns.empty()) return std::nullopt;
-  const int b = std::clamp(layer, 1, int(r.states.patterns.size())) - 1;
-  const auto& p = r.states.patterns[size_t(b)];
-  plot::Heatmap h;
-  h.title = title.toStdString() + " — layer " + std::to_string(p.layer) + (head >= 0 && head < p.heads ? ", head " + std::to_string(head) : ", head mean");
-  h.x_label = "key";
-  h.y_label = "query";
-  h.value_label = "attention";
-  h.rows = p.rows, h.cols = p.keys;
-  h.vmin = 0, h.vmax = 1;
-  h.values.assign(size_t(p.rows * p.keys), 0.0);
-  const bool mean = head < 0 || head >= p.heads;
-  for (int64_t hh = 0; hh < p.heads; ++hh) {
-    if (!mean && hh != head) continue;
-    for (int64_t q = 0; q < p.rows; ++q)
-      for (int64_t k = 0; k < p.keys; ++k)
-        h.values[size_t(q * p.keys + k)] += p.at(hh, p.first_row + q, k) / (mean ? double(p.heads) : 1.0);
-  }
-  for (int64_t q = 0; q < p.rows; ++q) h.row_labels.push_back(r.tokens.texts[size_t(p.first_row + q)]);
-  for (int64_t k = 0; k < p.keys; ++k) h.col_labels.push_back(r.tokens.texts[size_t(k)]);
-  return h;
-}
-
-}  // namespace
 
 CompareView::CompareView(Selection& selection, QWidget* parent) : QWidget(parent), sel_(selection) {
   debounce_.setSingleShot(true);
@@ -96,11 +55,19 @@ CompareView::CompareView(Selection& selection, QWidget* parent) : QWidget(parent
   top->addWidget(status_, 1);
   auto* sides = new QSplitter(Qt::Horizontal);
   for (int s = 0; s < 2; ++s) {
-    side_box_[size_t(s)] = new QGroupBox("Model " + side_name(s));
-    build_side_controls(s, side_box_[size_t(s)]);
-    sides->addWidget(side_box_[size_t(s)]);
+    auto* side = side_[size_t(s)] = new CompareSide(compare_side_name(s));
+    sides->addWidget(side);
+    connect(side, &CompareSide::maskEdited, this, [this, s](const QString& m) { setMask(s, m); });
+    connect(side, &CompareSide::ropeEdited, this, [this, s](const QString& r) { setRopeScaling(s, r); });
+    connect(side, &CompareSide::positionPicked, this, &CompareView::setMaskedPosition);
   }
-  side_box_[1]->setVisible(false);
+  // Side by side means the same panel on both sides.
+  for (int s = 0; s < 2; ++s)
+    connect(side_[size_t(s)]->tabs(), &QTabWidget::currentChanged, this, [this, s](int i) {
+      const QSignalBlocker block(side_[size_t(1 - s)]->tabs());
+      side_[size_t(1 - s)]->tabs()->setCurrentIndex(i);
+    });
+  side_[1]->setVisible(false);
   curves_ = new FigurePanel;
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(sides);
@@ -114,42 +81,22 @@ CompareView::CompareView(Selection& selection, QWidget* parent) : QWidget(parent
   v->addLayout(top);
   v->addWidget(split, 1);
   connect(compare_box_, &QCheckBox::toggled, this, &CompareView::setCompare);
-  connect(&sel_, &Selection::layerChanged, this, [this] { redraw(); });
+  // Another layer (or k) is another probe, so a side with probes reruns; attention alone only redraws.
+  auto layer_or_k = [this] {
+    if (probe_session(0) || probe_session(1)) request();
+    else redraw();
+  };
+  connect(&sel_, &Selection::layerChanged, this, layer_or_k);
+  connect(&sel_, &Selection::kChanged, this, layer_or_k);
   connect(&sel_, &Selection::headChanged, this, [this] { redraw(); });
 }
 
-void CompareView::build_side_controls(int s, QWidget* box) {
-  side_label_[size_t(s)] = new QLabel("no model");
-  mask_edit_[size_t(s)] = new QLineEdit("default");
-  mask_edit_[size_t(s)]->setToolTip("default, lm-infinite:G:L[:LIMIT|none] or window:W — changes this side's forward");
-  rope_edit_[size_t(s)] = new QLineEdit;
-  rope_edit_[size_t(s)]->setPlaceholderText("checkpoint's own");
-  rope_edit_[size_t(s)]->setToolTip("RoPE scaling, e.g. yarn:4, dynamic:2, linear:2, none (rotary models only)");
-  auto* form = new QGridLayout;
-  form->addWidget(new QLabel("mask"), 0, 0);
-  form->addWidget(mask_edit_[size_t(s)], 0, 1);
-  form->addWidget(new QLabel("RoPE scaling"), 1, 0);
-  form->addWidget(rope_edit_[size_t(s)], 1, 1);
-  attention_[size_t(s)] = new FigurePanel;
-  lens_[size_t(s)] = new LensPanel;
-  auto* panels = new QSplitter(Qt::Vertical);
-  panels->addWidget(attention_[size_t(s)]);
-  panels->addWidget(lens_[size_t(s)]);
-  auto* v = new QVBoxLayout(box);
-  v->addWidget(side_label_[size_t(s)]);
-  v->addLayout(form);
-  v->addWidget(panels, 1);
-  connect(mask_edit_[size_t(s)], &QLineEdit::editingFinished, this, [this, s] { setMask(s, mask_edit_[size_t(s)]->text()); });
-  connect(rope_edit_[size_t(s)], &QLineEdit::editingFinished, this,
-          [this, s] { setRopeScaling(s, rope_edit_[size_t(s)]->text()); });
-  connect(lens_[size_t(s)], &LensPanel::positionPicked, this, &CompareView::setMaskedPosition);
-}
-
-CompareView::~CompareView() {
-  if (cancel_) cancel_->store(true);
-  if (worker_.joinable()) worker_.join();
-  if (loader_.joinable()) loader_.join();
-}
+LensPanel* CompareView::lensPanel(int s) const { return side_[size_t(s)]->lens(); }
+FigurePanel* CompareView::attentionPanel(int s) const { return side_[size_t(s)]->attention(); }
+FigurePanel* CompareView::treePanel(int s) const { return side_[size_t(s)]->trees(); }
+FigurePanel* CompareView::distancePanel(int s) const { return side_[size_t(s)]->distances(); }
+QLineEdit* CompareView::maskEdit(int s) const { return side_[size_t(s)]->maskEdit(); }
+QLineEdit* CompareView::ropeEdit(int s) const { return side_[size_t(s)]->ropeEdit(); }
 
 bool CompareView::loadModel(int side, const QString& dir, int threads) {
   if (loading_) {
@@ -188,8 +135,8 @@ void CompareView::setModel(int side, std::shared_ptr<const live::LiveModel> mode
   auto& s = sides_[size_t(side)];
   s.base = s.model = std::move(model);
   s.rope.clear();
-  rope_edit_[size_t(side)]->clear();
-  side_label_[size_t(side)]->setText(s.base ? QString("%1 (%2, %3 layers)")
+  side_[size_t(side)]->ropeEdit()->clear();
+  side_[size_t(side)]->setModelLabel(s.base ? QString("%1 (%2, %3 layers)")
                                                   .arg(QString::fromStdString(s.base->label), QString::fromStdString(s.base->model_type))
                                                   .arg(s.base->layers)
                                             : "no model");
@@ -202,7 +149,7 @@ void CompareView::setCompare(bool on) {
   compare_ = on;
   const QSignalBlocker block(compare_box_);
   compare_box_->setChecked(on);
-  side_box_[1]->setVisible(on);
+  side_[1]->setVisible(on);
   request();
 }
 
@@ -213,11 +160,11 @@ bool CompareView::setMask(int side, const QString& mask) {
     ro.validate();
   } catch (const std::exception& e) {
     last_error_ = QString::fromStdString(e.what());
-    status_->setText("mask " + side_name(side) + ": " + last_error_);
+    status_->setText("mask " + compare_side_name(side) + ": " + last_error_);
     return false;
   }
   sides_[size_t(side)].mask = QString::fromStdString(ro.mask);
-  mask_edit_[size_t(side)]->setText(QString::fromStdString(ro.mask));
+  side_[size_t(side)]->maskEdit()->setText(QString::fromStdString(ro.mask));
   request();
   return true;
 }
@@ -225,7 +172,7 @@ bool CompareView::setMask(int side, const QString& mask) {
 bool CompareView::setRopeScaling(int side, const QString& spec) {
   auto& s = sides_[size_t(side)];
   if (!s.base) {
-    last_error_ = "model " + side_name(side) + " is not loaded";
+    last_error_ = "model " + compare_side_name(side) + " is not loaded";
     return false;
   }
   const std::string text = spec.trimmed().toStdString();
@@ -236,10 +183,10 @@ bool CompareView::setRopeScaling(int side, const QString& spec) {
     s.rope = QString::fromStdString(text);
   } catch (const std::exception& e) {
     last_error_ = QString::fromStdString(e.what());
-    status_->setText("RoPE scaling " + side_name(side) + ": " + last_error_);
+    status_->setText("RoPE scaling " + compare_side_name(side) + ": " + last_error_);
     return false;
   }
-  rope_edit_[size_t(side)]->setText(s.rope);
+  side_[size_t(side)]->ropeEdit()->setText(s.rope);
   request();
   return true;
 }
@@ -272,99 +219,6 @@ const lens::LensTable* CompareView::lens(int side) const {
 }
 std::optional<UpdateTiming> CompareView::timing(int side) const { return sides_[size_t(side)].timing; }
 
-void CompareView::request() {
-  debounce_.stop();
-  if (code_.trimmed().isEmpty() || !sides_[0].model) return;
-  if (running_) {  // drop the stale run at its next stage boundary; the latest inputs run when it returns
-    pending_ = true;
-    if (cancel_) cancel_->store(true);
-    return;
-  }
-  start_run();
-}
-
-void CompareView::start_run() {
-  if (worker_.joinable()) worker_.join();
-  running_ = true;
-  pending_ = false;
-  cancel_ = std::make_shared<std::atomic<bool>>(false);
-  status_->setText("computing…");
-  std::array<std::shared_ptr<const live::LiveModel>, 2> models = {sides_[0].model, compare_ ? sides_[1].model : nullptr};
-  std::array<std::string, 2> masks = {sides_[0].mask.toStdString(), sides_[1].mask.toStdString()};
-  worker_ = std::thread([this, models, masks, code = code_.toStdString(), lang = language_, pos = masked_position_,
-                         k = top_k_, cancel = cancel_] {
-    std::array<std::optional<Outcome>, 2> out;
-    for (int s = 0; s < 2; ++s) {
-      if (!models[size_t(s)] || cancel->load()) continue;
-      Outcome o;
-      const auto t0 = std::chrono::steady_clock::now();
-      try {
-        live::LiveRequest req;
-        req.code = code;
-        req.language = lang;
-        req.forward.mask = masks[size_t(s)];
-        req.cancel = cancel.get();
-        o.result = live::analyze(*models[size_t(s)], req);
-        o.timing.forward = o.result->seconds_forward;
-        o.timing.total = o.result->seconds_total;
-        if (o.result->ok()) {
-          const auto t1 = std::chrono::steady_clock::now();
-          const auto& m = *models[size_t(s)];
-          const int64_t kk = std::min<int64_t>(k, m.engine->model().arch().vocab_size);
-          if (m.causal) {
-            o.lens = lens::live_logit_lens(m, o.result->tokens, o.result->states, kk);
-          } else {
-            const int64_t p = std::clamp<int64_t>(pos, 0, int64_t(o.result->tokens.ids.size()) - 1);
-            o.lens = lens::live_mlm_fillers(m, o.result->tokens, p, kk, masks[size_t(s)]);
-          }
-          o.timing.lens = since(t1);
-        } else {
-          o.error = QString::fromStdString(o.result->message);
-        }
-      } catch (const std::exception& e) {
-        o.error = QString::fromStdString(e.what());
-      }
-      o.timing.total = since(t0);
-      out[size_t(s)] = std::move(o);
-    }
-    QMetaObject::invokeMethod(this, [this, out = std::move(out)]() mutable { finish_run(std::move(out)); },
-                              Qt::QueuedConnection);
-  });
-}
-
-void CompareView::finish_run(std::array<std::optional<Outcome>, 2> outcome) {
-  if (worker_.joinable()) worker_.join();
-  running_ = false;
-  if (pending_) {  // inputs changed meanwhile: this result is stale
-    start_run();
-    return;
-  }
-  for (int s = 0; s < 2; ++s) {
-    auto& side = sides_[size_t(s)];
-    if (!outcome[size_t(s)]) continue;
-    auto& o = *outcome[size_t(s)];
-    side.error = o.error;
-    side.timing = o.timing;
-    // A parse error keeps the panels' last good state (the message says why nothing moved).
-    if (o.result && (o.result->ok() || !side.result)) side.result = std::move(o.result);
-    if (o.lens) side.lens = std::move(o.lens);
-  }
-  redraw();
-  QStringList parts;
-  for (int s = 0; s < (compare_ ? 2 : 1); ++s) {
-    const auto& side = sides_[size_t(s)];
-    if (!side.error.isEmpty()) parts << side_name(s) + ": " + side.error;
-    else if (side.timing)
-      parts << QString("%1: %2 ms (forward %3, lens %4)")
-                   .arg(side_name(s))
-                   .arg(side.timing->total * 1e3, 0, 'f', 0)
-                   .arg(side.timing->forward * 1e3, 0, 'f', 0)
-                   .arg(side.timing->lens * 1e3, 0, 'f', 0);
-  }
-  status_->setText(parts.join(" · "));
-  Q_EMIT updated();
-}
-
 void CompareView::redraw() {
   for (int s = 0; s < 2; ++s) redraw_side(s);
   redraw_curves();
@@ -375,18 +229,9 @@ void CompareView::redraw_side(int s) {
   const QString title = side.base ? QString::fromStdString(side.base->label) +
                                         (side.mask != "default" ? " [" + side.mask + "]" : QString()) +
                                         (!side.rope.isEmpty() ? " [rope " + side.rope + "]" : QString())
-                                  : "model " + side_name(s);
-  if (!side.result || !side.result->ok()) {
-    attention_[size_t(s)]->view()->setFigure(std::nullopt, side.error.isEmpty() ? "No snippet analysed yet." : side.error);
-    lens_[size_t(s)]->setTable(std::nullopt, title, side.error.isEmpty() ? "No snippet analysed yet." : side.error);
-    return;
-  }
-  const auto fig = attention_figure(*side.result, sel_.layer(), sel_.head(), title);
-  attention_[size_t(s)]->view()->setFigure(fig ? std::optional<plot::FigureSpec>(*fig) : std::nullopt, "No attention captured.");
-  lens_[size_t(s)]->setMaskMode(side.base && !side.base->causal, int(side.result->tokens.ids.size()));
-  lens_[size_t(s)]->setMaskedPosition(masked_position_);
-  lens_[size_t(s)]->setTable(side.lens, (side.base && side.base->causal ? "Logit lens — " : "Masked fillers — ") + title,
-                             side.error);
+                                  : "model " + compare_side_name(s);
+  side_[size_t(s)]->draw(side.result ? &*side.result : nullptr, side.lens, title, side.error, sel_.layer(), sel_.head(),
+                         side.base && !side.base->causal, masked_position_);
 }
 
 void CompareView::redraw_curves() {
@@ -398,7 +243,7 @@ void CompareView::redraw_curves() {
   for (int s = 0; s < (compare_ ? 2 : 1); ++s) {
     const auto& side = sides_[size_t(s)];
     if (!side.result || !side.result->ok()) continue;
-    const std::string name = side_name(s).toStdString() + " " + (side.base ? side.base->label : "");
+    const std::string name = compare_side_name(s).toStdString() + " " + (side.base ? side.base->label : "");
     plot::Series ast{name + ": AST attention", {}, {}, {}, {}, {}};
     for (const auto& f : side.result->ast_fraction)
       if (f.head == -1) ast.x.push_back(f.layer), ast.y.push_back(f.fraction);
@@ -416,48 +261,6 @@ void CompareView::redraw_curves() {
   }
   curves_->view()->setFigure(p.series.empty() ? std::nullopt : std::optional<plot::FigureSpec>(p),
                              "Curves appear once a snippet is analysed.");
-}
-
-QStringList CompareView::exportPanels(const QString& prefix, const QString& formats) {
-  QStringList out;
-  try {
-    render::SaveOptions o;
-    o.formats = render::parse_formats(formats.toStdString());
-    auto save = [&](const plot::FigureSpec* f, const QString& name, double width) {
-      if (!f) return;
-      o.width_in = width;
-      for (const auto& p : render::save_figure(*f, (prefix + "_" + name).toStdString(), o)) out << QString::fromStdString(p);
-    };
-    for (int s = 0; s < (compare_ ? 2 : 1); ++s) {
-      const QString n = side_name(s);
-      save(attention_[size_t(s)]->view()->figure(), "attention_" + n, plot::kTwoColumnInches);
-      if (const auto fig = lens_[size_t(s)]->figure()) save(&*fig, "lens_" + n, plot::kTwoColumnInches);
-      if (const auto* t = lens(s)) {
-        const QString csv = prefix + "_lens_" + n + ".table.csv";
-        write_file_atomic(csv.toStdString(), lens::lens_csv(*t));
-        out << csv;
-      }
-    }
-    save(curves_->view()->figure(), "by_layer", plot::kOneColumnInches);
-  } catch (const std::exception& e) {
-    last_error_ = QString::fromStdString(e.what());
-    return {};
-  }
-  if (out.isEmpty()) last_error_ = "nothing to export: no snippet analysed yet";
-  return out;
-}
-
-QString CompareView::saveSnippet(const QString& jsonl_path, const QString& id) {
-  try {
-    corpus::Snippet s;
-    s.id = id.toStdString();
-    s.language = syntax::language_name(language_);
-    s.code = code_.toStdString();
-    return QString::fromStdString(corpus::append_snippet(jsonl_path.toStdString(), s));
-  } catch (const std::exception& e) {
-    last_error_ = QString::fromStdString(e.what());
-    return {};
-  }
 }
 
 }  // namespace ps::gui

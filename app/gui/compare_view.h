@@ -3,7 +3,9 @@
 // `probescope intervene`, or the same model), each side with its own forward-time intervention — the mask
 // mode (default, lm-infinite:G:L[:LIMIT|none], window:W) and the RoPE scaling (--rope-scaling grammar) —
 // which change the forward itself. Per side: the attention heatmap at the selected layer and head, the logit
-// lens (or the encoder's masked fillers); below, the by-layer curves of both sides overlaid.
+// lens (or the encoder's masked fillers), the gold AST beside the tree the side's AST-Probe recovers and d̂
+// against gold d (app/gui/compare_side.h); below, the by-layer curves of both sides overlaid. A side's probe is
+// the fitted AST-Probe at the selected layer and k of its own results.csv (setResults), else of side A's.
 //
 // Model loading and every forward run on worker threads; a new snippet while one runs cancels the stale run
 // (analysis/live checks the flag between stages) and only the latest is drawn.
@@ -27,8 +29,10 @@ class QLineEdit;
 
 namespace ps::gui {
 
+class CompareSide;
 class FigurePanel;
 class LensPanel;
+class Session;
 
 // Where the time of one update went (seconds), per side; what the benchmark and the status line print.
 struct UpdateTiming {
@@ -56,6 +60,11 @@ class CompareView : public QWidget {
   QString mask(int side) const { return sides_[size_t(side)].mask; }
   QString ropeScaling(int side) const { return sides_[size_t(side)].rope; }
 
+  // Where a side's AST-Probes come from: a session's opened results (the window's own for side A; not owned),
+  // or a results.csv of the side's own (false + lastError when it cannot be read). Side B without either uses A's.
+  void setProbeSession(int side, Session* session);
+  bool setResults(int side, const QString& results_csv);
+
   // The snippet to analyse; debounced (delay_ms, 0 = at once) and run on the worker.
   void setSnippet(const QString& code, syntax::Language language, int delay_ms = 250);
   void setMaskedPosition(int position);  // encoders: the token masked for the fillers
@@ -66,11 +75,14 @@ class CompareView : public QWidget {
   const lens::LensTable* lens(int side) const;
   std::optional<UpdateTiming> timing(int side) const;
   QString error(int side) const { return sides_[size_t(side)].error; }  // "" when the last run was fine
-  LensPanel* lensPanel(int side) const { return lens_[size_t(side)]; }
-  FigurePanel* attentionPanel(int side) const { return attention_[size_t(side)]; }
+  CompareSide* side(int side) const { return side_[size_t(side)]; }
+  LensPanel* lensPanel(int side) const;
+  FigurePanel* attentionPanel(int side) const;
+  FigurePanel* treePanel(int side) const;
+  FigurePanel* distancePanel(int side) const;
   FigurePanel* curvesPanel() const { return curves_; }
-  QLineEdit* maskEdit(int side) const { return mask_edit_[size_t(side)]; }
-  QLineEdit* ropeEdit(int side) const { return rope_edit_[size_t(side)]; }
+  QLineEdit* maskEdit(int side) const;
+  QLineEdit* ropeEdit(int side) const;
   QCheckBox* compareBox() const { return compare_box_; }
   const QString& lastError() const { return last_error_; }
 
@@ -91,13 +103,15 @@ class CompareView : public QWidget {
     std::optional<live::LiveResult> result;
     std::optional<lens::LensTable> lens;
     std::optional<UpdateTiming> timing;
-    QString error;
+    QString error, probe_error;  // probe_error: why the side ran without its probe
+    Session* probes = nullptr;               // the window's session (not owned), or own_probes
+    std::shared_ptr<Session> own_probes;     // a results.csv of this side's own
   };
   struct Outcome {
     std::optional<live::LiveResult> result;
     std::optional<lens::LensTable> lens;
     UpdateTiming timing;
-    QString error;
+    QString error, probe_error;
   };
 
   void request();  // (re)start the worker for the current inputs
@@ -106,7 +120,7 @@ class CompareView : public QWidget {
   void redraw();
   void redraw_side(int side);
   void redraw_curves();
-  void build_side_controls(int side, QWidget* box);
+  Session* probe_session(int side) const;  // the side's own, else side A's (nullptr: no probes)
 
   Selection& sel_;
   std::array<Side, 2> sides_;
@@ -120,11 +134,7 @@ class CompareView : public QWidget {
   std::shared_ptr<std::atomic<bool>> cancel_;
   bool running_ = false, pending_ = false, loading_ = false;
 
-  std::array<LensPanel*, 2> lens_{};
-  std::array<FigurePanel*, 2> attention_{};
-  std::array<QLineEdit*, 2> mask_edit_{}, rope_edit_{};
-  std::array<QLabel*, 2> side_label_{};
-  std::array<QWidget*, 2> side_box_{};
+  std::array<CompareSide*, 2> side_{};
   FigurePanel* curves_;
   QCheckBox* compare_box_;
   QLabel* status_;

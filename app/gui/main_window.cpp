@@ -12,6 +12,7 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <memory>
 
 #include "app/gui/compare_view.h"
 #include "app/gui/curves.h"
@@ -36,15 +37,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   // Compare: the scratchpad's snippet through the window's model (side A) and a second one, only while the page
   // is shown, so typing in the scratchpad never pays for two forwards.
   compare_ = new CompareView(selection_);
+  compare_->setProbeSession(0, &session_);  // side A's probes (and B's, until B has its own) are the window's
   pages_->addTab(compare_, "Compare");
-  auto feed = [this] {
+  // textChanged also fires on the highlighter's re-marking: the same text and language are not fed again.
+  auto fed = std::make_shared<QString>();
+  auto feed = [this, fed] {
     if (pages_->currentWidget() != compare_) return;
     syntax::Language lang = syntax::Language::Python;
     try {
       lang = syntax::language_from_name(scratchpad_->language().toStdString());
     } catch (const std::exception&) {
     }
-    compare_->setSnippet(scratchpad_->editor()->toPlainText(), lang);
+    const QString text = scratchpad_->editor()->toPlainText(), key = scratchpad_->language() + '\n' + text;
+    if (key == *fed) return;
+    *fed = key;
+    compare_->setSnippet(text, lang);
   };
   connect(scratchpad_->editor(), &QPlainTextEdit::textChanged, compare_, feed);
   connect(pages_, &QTabWidget::currentChanged, compare_, feed);
@@ -166,6 +173,7 @@ void MainWindow::refresh() {
   snippet_->reload();
   scratchpad_->reload();
   if (session_.live_model() && compare_->model(0) != session_.live_model()) compare_->setModel(0, session_.live_model());
+  compare_->setProbeSession(0, &session_);  // results opened: the next run picks their probes
   update_title();
 }
 

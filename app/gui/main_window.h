@@ -70,6 +70,7 @@ class MainWindow : public QMainWindow {
   SnippetView* snippetView() const { return snippet_; }
   Scratchpad* scratchpad() const { return scratchpad_; }
   CompareView* compareView() const { return compare_; }
+  QTabWidget* pages() const { return pages_; }  // explorer, curves, scratchpad, compare
   QProgressBar* progressBar() const { return bar_; }
   QPushButton* cancelButton() const { return cancel_; }
 

@@ -99,7 +99,14 @@ Scratchpad::Scratchpad(Session& session, Selection& selection, QWidget* parent)
   v->addLayout(top);
   v->addWidget(split, 1);
 
-  connect(edit_, &QPlainTextEdit::textChanged, this, &Scratchpad::schedule);
+  // textChanged also fires when the highlighter re-marks the parse (a format change): only an edit schedules,
+  // or every result would schedule the next analysis of the same text, forever.
+  connect(edit_, &QPlainTextEdit::textChanged, this, [this] {
+    QString text = edit_->toPlainText();
+    if (text == scheduled_text_) return;
+    scheduled_text_ = std::move(text);
+    schedule();
+  });
   connect(lang_, &QComboBox::currentTextChanged, this, &Scratchpad::schedule);
   connect(mask_, &QComboBox::currentTextChanged, this, &Scratchpad::schedule);
   connect(band_first_, qOverload<int>(&QSpinBox::valueChanged), this, &Scratchpad::schedule);
@@ -121,6 +128,7 @@ Scratchpad::Scratchpad(Session& session, Selection& selection, QWidget* parent)
 }
 
 int Scratchpad::debounceMs() const { return debounce_->interval(); }
+bool Scratchpad::busy() const { return debounce_->isActive() || runner_.busy(); }
 
 void Scratchpad::reload() {
   const QSignalBlocker block(layer_);

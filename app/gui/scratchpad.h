@@ -44,6 +44,11 @@ class Scratchpad : public QWidget {
   QPlainTextEdit* editor() const { return edit_; }
   QLabel* errorLabel() const { return error_; }
   QLabel* statusLabel() const { return status_; }
+  QSlider* layerSlider() const { return layer_; }
+  QComboBox* maskBox() const { return mask_; }
+  // An analysis is pending: the debounce is running or a run is in flight (--screenshot waits for neither).
+  bool busy() const;
+  const std::string& analysedCode() const { return analysed_code_; }  // the text of the newest run
   QString tokensText() const;
   const TreeSitterHighlighter* highlighter() const { return hl_; }
   int debounceMs() const;
@@ -66,6 +71,7 @@ class Scratchpad : public QWidget {
   QTextBrowser* tokens_;
   LivePanels* panels_;
   QTimer* debounce_;
+  QString scheduled_text_;     // the editor's text when last scheduled (see the textChanged connection)
   std::string analysed_code_;  // the text of the newest run (byte offsets of its parse refer to it)
 };
 

@@ -25,6 +25,7 @@
 #include "data/corpus/load.h"
 #include "models/tokenizer/tokenizer.h"
 #include "models/transformer/engine.h"
+#include "models/util/blas_kernel.h"
 
 namespace {
 
@@ -68,6 +69,7 @@ std::string pick_snippet(const ps::live::LiveModel& m, const std::string& corpus
 }  // namespace
 
 int main(int argc, char** argv) {
+  ps::reexec_with_better_blas_kernel(argv);  // as the GUI does: the same BLAS kernel as the app it measures
   std::string models = "data/models/llama-code5,data/models/roberta-code5", corpus = ".cache/corpora/python.jsonl";
   int reps = 5, threads = 2;
   int64_t max_tokens = 512;
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   }
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
   QApplication app(argc, argv);
+  std::printf("BLAS kernel: %s\n", ps::blas_kernel().c_str());
   try {
     for (const auto& dir : split(models)) {
       ps::models::LoadOptions lo;  // what the desktop app loads with: float32

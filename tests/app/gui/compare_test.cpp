@@ -10,17 +10,21 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QSvgRenderer>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTest>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "analysis/plot/table.h"
+#include "analysis/live/live_figures.h"
+#include "app/gui/compare_side.h"
 #include "app/gui/compare_view.h"
 #include "app/gui/figure_view.h"
 #include "app/gui/lens_panel.h"
 #include "app/gui/main_window.h"
 #include "app/gui/scratchpad.h"
+#include "app/gui/session.h"
 #include "data/corpus/load.h"
 #include "models/util/files.h"
 #include "tests/app/gui/gui_fixture.h"
@@ -215,10 +219,10 @@ TEST_F(CompareTest, ExportWritesValidFilesAndSaveAppendsARecord) {
       EXPECT_NO_THROW((void)plot::read_csv_file(p)) << p;
     }
   }
-  EXPECT_EQ(svg, 3);  // attention, lens, by-layer curves
-  EXPECT_EQ(png, 3);
-  EXPECT_EQ(json, 3);
-  EXPECT_EQ(csv, 4);  // the three figures' data + the lens's full table
+  EXPECT_EQ(svg, 5);  // attention, trees, d̂, lens, by-layer curves
+  EXPECT_EQ(png, 5);
+  EXPECT_EQ(json, 5);
+  EXPECT_EQ(csv, 6);  // the five figures' data + the lens's full table
   const auto table = plot::read_csv_file(dir + "/live_lens_A.table.csv");
   EXPECT_EQ(int64_t(table.rows.size()), view->lens(0)->rows() * view->lens(0)->cols() * view->lens(0)->k);
 
@@ -233,6 +237,56 @@ TEST_F(CompareTest, ExportWritesValidFilesAndSaveAppendsARecord) {
   EXPECT_EQ(loaded.snippets[0].id, id.toStdString());
 }
 
+// Side B shows the probe-tree and d̂ panels too: with side A's probes while it has none of its own, then with its
+// own results.csv; another layer is another probe, so both sides rerun.
+TEST_F(CompareTest, BothSidesShowTheProbesTreeAndDistances) {
+  const auto& f = testing::fixture();  // a tiny GPT-2 with AST-Probes (k 4 and 8) fitted on its store
+  load(0, f.model);
+  load(1, f.model);
+  Session a;
+  ASSERT_EQ(a.add_results(f.results_csv), "probe");
+  view->setProbeSession(0, &a);
+  sel.setLayer(1);
+  view->setCompare(true);
+  view->setSnippet(kCode, syntax::Language::Python, 0);
+  settle();
+  for (int s = 0; s < 2; ++s) {
+    const auto* r = view->result(s);
+    ASSERT_TRUE(r && r->ok()) << s;
+    ASSERT_TRUE(r->probe.has_value()) << "side " << s << " ran without a probe";
+    EXPECT_EQ(r->probe->layer, 1);
+    const auto* trees = view->treePanel(s)->view()->figure();
+    ASSERT_NE(trees, nullptr) << s;
+    const auto want = live::trees_figure(*r);
+    EXPECT_EQ(std::get<plot::TreePair>(*trees).predicted_title, want.predicted_title);
+    const auto* d = view->distancePanel(s)->view()->figure();
+    ASSERT_NE(d, nullptr) << s;
+    const auto& lines = std::get<plot::LinePlot>(*d);
+    ASSERT_EQ(lines.series.size(), 2u);  // gold d and d̂
+    EXPECT_EQ(lines.series[1].y, r->probe->d_hat);
+  }
+  // B has no probes of its own: A's file, and the same model recovers the same distances.
+  EXPECT_EQ(view->result(1)->probe->path, view->result(0)->probe->path);
+  EXPECT_EQ(view->result(1)->probe->d_hat, view->result(0)->probe->d_hat);
+  sel.setLayer(2);
+  settle();
+  for (int s = 0; s < 2; ++s) {
+    ASSERT_TRUE(view->result(s)->probe.has_value()) << s;
+    EXPECT_EQ(view->result(s)->probe->layer, 2) << s;
+  }
+  // B's own results: a file without probes is refused with the reason; a sweep's results.csv is used.
+  EXPECT_FALSE(view->setResults(1, QString::fromStdString(fx::temp_dir("cmp-nores") + "/none.csv")));
+  EXPECT_FALSE(view->lastError().isEmpty());
+  ASSERT_TRUE(view->setResults(1, QString::fromStdString(f.results_csv))) << view->lastError().toStdString();
+  settle();
+  ASSERT_TRUE(view->result(1)->probe.has_value());
+  EXPECT_EQ(view->result(1)->probe->layer, 2);
+  // Side by side: the panel picked on one side is shown on the other.
+  view->side(0)->tabs()->setCurrentIndex(2);
+  EXPECT_EQ(view->side(1)->tabs()->currentIndex(), 2);
+  view->side(1)->tabs()->setCurrentIndex(1);
+  EXPECT_EQ(view->side(0)->tabs()->currentIndex(), 1);
+}
 
 // The main window's Compare page: side A is the window's model, fed the scratchpad's text while shown.
 TEST(CompareWindow, ThePageAnalysesTheScratchpadsSnippetWithTheWindowsModel) {
@@ -249,6 +303,27 @@ TEST(CompareWindow, ThePageAnalysesTheScratchpadsSnippetWithTheWindowsModel) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return !cmp->busy() && cmp->result(0); }, 120000));
   ASSERT_TRUE(cmp->result(0)->ok()) << cmp->result(0)->message;
   EXPECT_EQ(cmp->lens(0)->cols(), int64_t(cmp->result(0)->tokens.ids.size()));
+}
+
+// The window's opened sweep is side A's probe source (and B's while B has none): both sides show the tree.
+TEST(CompareWindow, TheWindowsProbesReachBothSides) {
+  testing::ensure_app();
+  const auto& f = testing::fixture();
+  MainWindow w;
+  w.setDialogsEnabled(false);
+  ASSERT_TRUE(w.openModel(QString::fromStdString(f.model))) << w.lastError().toStdString();
+  ASSERT_TRUE(w.openResults(QString::fromStdString(f.results_csv))) << w.lastError().toStdString();
+  auto* cmp = w.compareView();
+  cmp->setModel(1, cmp->model(0));
+  cmp->setCompare(true);
+  w.selection().setLayer(1);
+  w.showPage(3);
+  w.scratchpad()->editor()->setPlainText(kCode);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !cmp->busy() && cmp->result(0) && cmp->result(1); }, 120000));
+  for (int s = 0; s < 2; ++s) {
+    ASSERT_TRUE(cmp->result(s)->ok()) << cmp->result(s)->message;
+    EXPECT_TRUE(cmp->result(s)->probe.has_value()) << s;
+  }
 }
 
 }  // namespace
