@@ -1,0 +1,4 @@
+def clamp(value, low, high):
+    if value < low:
+        return low
+    return min(value, high)
