@@ -24,8 +24,8 @@ std::string self_path() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-ps::study::Plan plan_study(const std::string& file, const std::string& out) {
-  const auto study = ps::study::load_study(file);
+ps::study::Plan plan_study(const std::string& file, const std::string& out, const std::vector<std::string>& sets) {
+  const auto study = ps::study::load_study(file, sets);
   auto plan = ps::study::expand_study(study, out, self_path());
   ps::study::write_plan(plan);
   return plan;
@@ -63,12 +63,15 @@ void add_study_command(CLI::App& app) {
 
   struct RunArgs {
     std::string file, out, executor = "local";
+    std::vector<std::string> sets;
     ps::study::ExecutorOptions opt;
   };
   auto r = std::make_shared<RunArgs>();
   auto* run = study->add_subcommand("run", "Plan the study and run every task not yet done");
   run->add_option("STUDY", r->file, "study file (.toml)")->required();
   run->add_option("--out", r->out, "study directory: plan.json, logs/, state/, store/ and results/")->required();
+  run->add_option("--set", r->sets, "a setting of the study file for this run, before validation (repeatable): corpus.limit=80 sets every "
+                 "[[corpus]]'s limit, probe[2].k=[8,16] one probe's, extract.shards=4 a table's key");
   run->add_option("--executor", r->executor, "local (processes here) or slurm (sbatch job arrays)")->capture_default_str();
   run->add_option("--jobs", r->opt.jobs, "local: tasks at once")->capture_default_str();
   run->add_option("--threads", r->opt.threads,
@@ -76,7 +79,7 @@ void add_study_command(CLI::App& app) {
       ->capture_default_str();
   run->add_flag("--dry-run", r->opt.dry_run, "local: list what would run; slurm: write the sbatch scripts, submit nothing");
   run->callback(guarded("study run", [r] {
-    const auto plan = plan_study(r->file, r->out);
+    const auto plan = plan_study(r->file, r->out, r->sets);
     auto ex = ps::study::make_executor(r->executor);
     const auto report = ex->run(plan, r->opt);
     std::fputs(report.summary().c_str(), report.ok() ? stdout : stderr);
@@ -88,7 +91,8 @@ void add_study_command(CLI::App& app) {
   auto* plan = study->add_subcommand("plan", "Write DIR/plan.json and print the DAG (stages, tasks, hashes, commands) without running");
   plan->add_option("STUDY", p->file, "study file (.toml)")->required();
   plan->add_option("--out", p->out, "study directory")->required();
-  plan->callback(guarded("study plan", [p] { std::fputs(ps::study::describe_plan(plan_study(p->file, p->out)).c_str(), stdout); }));
+  plan->add_option("--set", p->sets, "a setting of the study file, as for study run (repeatable)");
+  plan->callback(guarded("study plan", [p] { std::fputs(ps::study::describe_plan(plan_study(p->file, p->out, p->sets)).c_str(), stdout); }));
 
   auto dir = std::make_shared<std::string>();
   auto* status = study->add_subcommand("status", "Each task of DIR's plan: done, running, failed, cancelled or pending");

@@ -3,8 +3,10 @@
 #include "app/study/expand.h"
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include "app/study/expand_internal.h"
 #include "models/util/error.h"
@@ -25,6 +27,24 @@ std::string collected_baselines(const std::string& dir, const std::string& langu
 
 namespace {
 
+// `dtype = "auto"` is decided once, here, for the whole study. `extract --dtype auto` times a matmul in each
+// process, so under load two runs of one task (local and Slurm, or two shards of one store) could pick
+// different dtypes and write different activations under one hash. The CPU's flags are a stable stand-in for
+// that timing: bfloat16 where it has the bf16 dot-product instructions (avx512_bf16, amx_bf16) that make it ~2x
+// faster, else float32. The concrete dtype is in every extract task's settings and command line.
+std::string study_dtype(const std::string& requested) {
+  if (requested != "auto") return requested;
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    for (std::string f; words >> f;)
+      if (f == "avx512_bf16" || f == "amx_bf16") return "bfloat16";
+    return "float32";
+  }
+  return "float32";
+}
+
 void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std::string, std::string>& model_dir,
                               std::map<std::string, std::string>& model_input) {
   b.stage("intervene", "intervene", {});
@@ -41,7 +61,8 @@ void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std:
     model_dir[m.name] = t.output;
   }
   b.stage("extract", "extract", {"intervene"});
-  const auto& x = s.extract;
+  ExtractSpec x = s.extract;
+  x.dtype = study_dtype(x.dtype);
   auto extract_task = [&](const ModelSpec& m, const CorpusSpec& c, const std::string& id, int shard, int shards,
                           int64_t limit, const std::string& attention_layers) {
     json settings = {{"corpus_splits", c.splits}, {"limit", limit},        {"layers", x.layers},

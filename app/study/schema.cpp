@@ -102,7 +102,7 @@ void parse_probes(Study& s, Table& root, const toml::table& doc) {
 // The other tables (corpora, extract, id, attention, figures, report, resources, slurm): schema_rest.cpp.
 void parse_rest(Study& s, detail::Table& root, const toml::table& doc, const std::string& base);
 
-Study load_study(const std::string& path) {
+Study load_study(const std::string& path, const std::vector<std::string>& overrides) {
   Study s;
   s.file = fs::absolute(path).lexically_normal().string();
   toml::table doc;
@@ -111,6 +111,7 @@ Study load_study(const std::string& path) {
   } catch (const toml::parse_error& e) {
     throw InputError(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
+  for (const auto& o : overrides) apply_override(doc, o);
   const std::string base = fs::path(s.file).parent_path().string();
   Table root(doc, path, "");
   if (const toml::table* st = sub_table(root, doc, "study")) {

@@ -105,7 +105,9 @@ struct Study {
   std::map<std::string, std::string> slurm;                             // [slurm]
 };
 
-// Parses and validates; InputError "FILE:LINE: KEY: problem" on the first problem.
-Study load_study(const std::string& path);
+// Parses and validates; InputError "FILE:LINE: KEY: problem" on the first problem. `overrides` are
+// `--set KEY=VALUE` settings applied to the file before validation (KEY `corpus.limit` sets every [[corpus]]'s
+// limit, `corpus[1].limit` the second's, `extract.shards` a table's key); their errors name the --set.
+Study load_study(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace ps::study

@@ -23,6 +23,9 @@ class Table {
   [[noreturn]] void fail(const std::string& key, const std::string& problem, const toml::node* at = nullptr) const {
     const toml::node* n = at ? at : t_.get(key);
     const int line = n ? static_cast<int>(n->source().begin.line) : static_cast<int>(t_.source().begin.line);
+    // A value given by `--set KEY=VALUE` (schema_set.cpp) is named by that option instead of a line of the file.
+    const auto& from = (n ? n : &t_)->source().path;
+    if (from && from->rfind("--set ", 0) == 0) throw InputError(*from + ": " + prefix_ + key + ": " + problem);
     throw InputError(file_ + ":" + std::to_string(line) + ": " + prefix_ + key + ": " + problem);
   }
   bool has(const std::string& key) const { return t_.contains(key); }
@@ -131,6 +134,10 @@ inline std::vector<const toml::table*> table_array(Table& root, const toml::tabl
   }
   return out;
 }
+
+// `--set KEY=VALUE` on the parsed file, before validation (schema_set.cpp). KEY: `TABLE.KEY`, `ARRAY.KEY` (every
+// table of an [[ARRAY]]) or `ARRAY[i].KEY`; VALUE: TOML (80, [8, 16], true, "x") or else a plain string.
+void apply_override(toml::table& doc, const std::string& arg);
 
 inline const toml::table* sub_table(Table& root, const toml::table& doc, const std::string& key) {
   root.use(key);

@@ -2,6 +2,7 @@
 // tasks whose settings or inputs changed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -115,6 +116,25 @@ TEST(StudyPlan, HashesAreStableAndFollowExactlyTheSettingsThatMatter) {
   rewrite_study(s, probe_block("layers", "k = [4]\nseeds = [1, 2]\ntasks = 2") +
                        probe_block("k", "layers = \"best:layers\"\nk = [2, 4]") + extras);
   EXPECT_EQ(changed(base, plan_of(s)), (std::vector<std::string>{"id/python", "publish/results", "report/python"}));
+}
+
+// `dtype = "auto"` is resolved once at plan time (from the CPU's flags, not a per-process timing), so every
+// extract task of a study, on any executor, runs one concrete dtype, and that dtype is in its hash.
+TEST(StudyPlan, AutoDtypeIsResolvedOnceAtPlanTime) {
+  auto s = write_tiny_study("plan_dtype", probe_block("layers", "k = [4]"));
+  const Plan p = expand_study(load_study(s.file, {"extract.dtype=auto", "extract.shards=2"}), s.out, probescope());
+  std::string chosen;
+  for (const auto& st : p.stages)
+    for (const auto& t : st.tasks) {
+      if (t.stage != "extract") continue;
+      const auto at = std::find(t.argv.begin(), t.argv.end(), "--dtype");
+      ASSERT_NE(at, t.argv.end()) << t.id;
+      if (chosen.empty()) chosen = *(at + 1);
+      EXPECT_EQ(*(at + 1), chosen) << t.id;
+    }
+  EXPECT_TRUE(chosen == "bfloat16" || chosen == "float32") << chosen;
+  const Plan explicit_dtype = expand_study(load_study(s.file, {"extract.dtype=" + chosen, "extract.shards=2"}), s.out, probescope());
+  EXPECT_EQ(hashes(explicit_dtype), hashes(p));  // auto is exactly the dtype it resolved to
 }
 
 TEST(StudyPlan, TheCorpusAndTheModelAreInputs) {

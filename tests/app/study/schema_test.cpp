@@ -79,5 +79,37 @@ TEST(StudySchema, ModelAndCorpusPathsAreChecked) {
   EXPECT_NE(error_of(f).find("corpus: at least one [[corpus]] is required"), std::string::npos) << error_of(f);
 }
 
+// `study run|plan --set KEY=VALUE`: applied before validation, to every [[table]] or one, and checked like the
+// file's own keys, with errors naming the --set instead of a line.
+TEST(StudySchema, SetOverridesAreAppliedBeforeValidation) {
+  const auto s = write_tiny_study("schema_set", probe_block("layers", "k = [8]") + probe_block("k", "k = [4]"));
+  const Study st = load_study(s.file, {"corpus.limit=25", "probe.epochs=3", "probe[1].k=[2, 4]", "extract.shards=2",
+                                       "resources.extract.cpus=2", "study.name=tiny run"});
+  EXPECT_EQ(st.corpora[0].limit, 25);
+  EXPECT_EQ(st.probes[0].epochs, 3);
+  EXPECT_EQ(st.probes[1].epochs, 3);
+  EXPECT_EQ(st.probes[0].k, (std::vector<int>{8}));
+  EXPECT_EQ(st.probes[1].k, (std::vector<int>{2, 4}));
+  EXPECT_EQ(st.extract.shards, 2);
+  EXPECT_EQ(st.extract.token_budget, 512);  // the file's other [extract] keys are kept
+  EXPECT_EQ(st.resources.at("extract").at("cpus"), "2");
+  EXPECT_EQ(st.name, "tiny run");
+
+  auto set_error = [&](const std::string& o) {
+    try {
+      load_study(s.file, {o});
+    } catch (const ps::InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(set_error("corpus.limitt=3"), "--set corpus.limitt=3: corpus[0].limitt: unknown key");
+  EXPECT_EQ(set_error("corpus.limit=many"), "--set corpus.limit=many: corpus[0].limit: expected an integer");
+  EXPECT_EQ(set_error("probe[2].k=8"), "--set probe[2].k=8: probe: index 2 beyond its 2 tables");
+  EXPECT_EQ(set_error("study.name.x=1"), "--set study.name.x=1: study.name is a value, not a table");
+  EXPECT_EQ(set_error("limit"), "--set limit: expected KEY=VALUE (e.g. corpus.limit=80)");
+  EXPECT_EQ(set_error("nope.x=1"), "--set nope.x=1: nope: unknown key");
+}
+
 }  // namespace
 }  // namespace ps::study
