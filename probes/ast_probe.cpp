@@ -1,7 +1,7 @@
 // AST-Probe training and prediction. Hot path is batched: all tokens of a batch go through one
-// matmul and consecutive differences are taken on the flat token matrix. The pairwise rank hinge walks
-// each snippet's pairs directly with its gradient (no padded [B, L, L] tensors, no autograd graph over
-// pairs): at 32 snippets of up to ~250 words that graph was most of a training step.
+// matmul (bf16 on request: the projection is most of a step) and consecutive differences are taken on
+// the flat token matrix. The rank hinge comes with its gradient from rank_hinge.h (no padded [B, L, L]
+// tensors, no autograd graph over pairs: at 32 snippets of up to ~250 words that graph was most of a step).
 #include "probes/ast_probe.h"
 
 #include <ATen/ATen.h>
@@ -11,6 +11,7 @@
 
 #include "models/util/error.h"
 #include "probes/optim.h"
+#include "probes/rank_hinge.h"
 
 namespace ps::probes {
 
@@ -25,7 +26,7 @@ struct Batch {
   int64_t n_pairs = 0;           // n_pairs: ordered pairs (i, j) of one sample with gold d_i > d_j
 };
 
-Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b0, size_t b1) {
+Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b0, size_t b1, bool bf16 = false) {
   Batch b;
   int64_t N = 0, Np = 0;
   for (size_t k = b0; k < b1; ++k) {
@@ -51,11 +52,12 @@ Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b
       lp[pos] = tok + i;
       cp[pos] = s.c[i];
       b.gold_d[pos] = static_cast<float>(s.d[i]);
-      for (int64_t j = first; j < pos; ++j) b.n_pairs += b.gold_d[j] != b.gold_d[pos];  // one order of each pair wins
     }
+    b.n_pairs += rank_hinge_pair_count(b.gold_d.data() + first, pos - first);
     tok += s.n_words;
   }
   b.offsets.push_back(pos);
+  if (bf16) b.h = b.h.to(at::kBFloat16);
   b.left = left;
   b.c = c;
   b.u = u;
@@ -63,7 +65,8 @@ Batch make_batch(const ProbeDataset& ds, const std::vector<int>& order, size_t b
 }
 
 // Mean over the batch's ordered pairs (i, j) of one sample with gold d_i > d_j of relu(1 - (d̂_i - d̂_j)),
-// as the padded masked form computed it. Value and gradient come from one pass over the pairs; the result
+// as the padded masked form computed it. Value and gradient come from rank_hinge.h (pairwise for short
+// snippets, O(n log n) for long ones); the result
 // is tied into autograd as dhat·g + (loss - (dhat·g)), whose value is the loss and whose gradient is g.
 at::Tensor pair_hinge(const at::Tensor& dhat, const Batch& b) {
   const at::Tensor x_t = dhat.detach().contiguous();
@@ -74,15 +77,8 @@ at::Tensor pair_hinge(const at::Tensor& dhat, const Batch& b) {
   float* g = g_t.data_ptr<float>();
   double loss = 0;
   for (size_t k = 0; k + 1 < b.offsets.size(); ++k) {
-    for (int64_t i = b.offsets[k]; i < b.offsets[k + 1]; ++i) {
-      for (int64_t j = b.offsets[k]; j < b.offsets[k + 1]; ++j) {
-        if (!(gold[i] > gold[j])) continue;
-        const float margin = 1.0f - (x[i] - x[j]);
-        if (margin <= 0) continue;  // relu's gradient at 0 is 0, as ATen's
-        loss += margin;
-        g[i] -= 1.0f, g[j] += 1.0f;
-      }
-    }
+    const int64_t o = b.offsets[k];
+    loss += rank_hinge(x + o, gold + o, b.offsets[k + 1] - o, g + o);
   }
   const double inv = 1.0 / static_cast<double>(b.n_pairs);
   const at::Tensor value = at::scalar_tensor(loss * inv, at::kFloat);
@@ -100,7 +96,8 @@ struct Forward {
 };
 
 Forward forward(const Params& p, const Batch& b) {
-  at::Tensor t = b.h.mm(p.P);  // [N, k]
+  // bf16 inputs, fp32 accumulation inside the GEMM, fp32 from there on (and P's gradient back in fp32).
+  at::Tensor t = b.h.scalar_type() == at::kBFloat16 ? b.h.mm(p.P.to(at::kBFloat16)).to(at::kFloat) : b.h.mm(p.P);
   at::Tensor diff = t.index_select(0, b.left + 1) - t.index_select(0, b.left);
   return {diff.pow(2).sum(1), diff.mm(p.Vc), t.mm(p.Vu)};
 }
@@ -151,6 +148,32 @@ void check_compatible(const AstProbeModel& m, const ProbeDataset& ds, const std:
   }
 }
 
+// AstProbeConfig::Bf16::automatic: times the step's two GEMMs (h·P and hᵀ·G) at a typical batch shape in
+// fp32 and bf16 and picks bf16 only when it is at least 1.3x faster (CPUs without native bf16 run it
+// slower than fp32).
+bool bf16_pays(int64_t rows, int64_t dim, int64_t rank) {
+  at::NoGradGuard no_grad;
+  double best[2] = {1e30, 1e30};
+  for (int q = 0; q < 2; ++q) {
+    const at::ScalarType t = q ? at::kBFloat16 : at::kFloat;
+    const at::Tensor h = at::randn({rows, dim}).to(t), p = at::randn({dim, rank}).to(t), g = at::randn({rows, rank}).to(t);
+    for (int rep = 0; rep < 4; ++rep) {  // the first is a warm-up; the best of the rest resists load spikes
+      const auto t0 = std::chrono::steady_clock::now();
+      h.mm(p);
+      h.t().mm(g);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (rep) best[q] = std::min(best[q], s);
+    }
+  }
+  return best[0] >= 1.3 * best[1];
+}
+
+bool use_bf16(const AstProbeConfig& cfg, const ProbeDataset& train) {
+  if (cfg.bf16 != AstProbeConfig::Bf16::automatic) return cfg.bf16 == AstProbeConfig::Bf16::on;
+  const int64_t rows = std::max<int64_t>(1, total_words(train) / static_cast<int64_t>(train.samples.size())) * cfg.batch_size;
+  return bf16_pays(rows, train.dim, cfg.rank);
+}
+
 }  // namespace
 
 AstProbeModel init_ast_probe(int dim, int rank, int n_c, int n_u, uint64_t seed, double init_range) {
@@ -197,6 +220,7 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
   const int n_c = std::max(train.n_c_labels, valid.n_c_labels), n_u = std::max(train.n_u_labels, valid.n_u_labels);
 
   AstProbeFit fit;
+  fit.bf16 = use_bf16(cfg, train);
   fit.model = init_ast_probe(train.dim, cfg.rank, n_c, n_u, cfg.seed, cfg.init_range);
   Params p = params_of(fit.model);
   for (at::Tensor* t : {&p.P, &p.Vc, &p.Vu}) t->requires_grad_(true);
@@ -221,7 +245,7 @@ AstProbeFit train_ast_probe(const ProbeDataset& train, const ProbeDataset& valid
     double train_sum = 0;
     for (int64_t step = 0; step < steps; ++step) {
       const std::vector<int> idx = batches.next();
-      const Batch b = make_batch(train, idx, 0, idx.size());
+      const Batch b = make_batch(train, idx, 0, idx.size(), fit.bf16);
       const LossTerms l = losses(forward(p, b), b);
       at::Tensor loss = l.d + l.c + l.u + cfg.ortho_weight * ortho_penalty(p.P);
       opt.zero_grad();

@@ -29,6 +29,12 @@ struct AstProbeConfig {
   double init_range = 0.05;     // parameters start U(−r, r)
   uint64_t seed = 0;            // initialisation and shuffling
   int threads = 0;              // >0: at::set_num_threads(threads); 0 leaves the current setting
+  // The projection h·P (most of a step) in bfloat16 with fp32 accumulation; everything else, the
+  // parameters, Adam and the validation loss stay fp32. auto: bf16 only if a quick measured check of
+  // that GEMM at the batch's shape finds it clearly faster (native bf16 matmul); off keeps fits exact
+  // and reproducible across machines.
+  enum class Bf16 { off, on, automatic };
+  Bf16 bf16 = Bf16::off;
   std::function<void(const EpochLog&)> on_epoch;  // progress callback (optional)
 };
 
@@ -45,6 +51,7 @@ struct AstProbeFit {
   double best_valid_loss = 0;    // L_d + L_c + L_u, without the orthogonality term
   std::vector<LossTerm> best_terms;  // d, c, u at the best epoch, each beside its prior (fit_loop.h)
   bool converged = true;         // false when the best epoch is max_epochs (it may still have been improving)
+  bool bf16 = false;             // the projection ran in bf16 (AstProbeConfig::bf16)
 };
 
 // Loss terms, averaged the way training averages them (per batch, then mean over batches).

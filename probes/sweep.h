@@ -43,6 +43,8 @@ struct SweepOptions {
   NormalizeMode normalize = NormalizeMode::scale;
   double lr = 0;                                 // 0 = 1e-3
   int threads = 0;                               // > 0: intra-op threads for training
+  // AST-Probe: the projection in bf16 (AstProbeConfig::bf16): "off" (exact, the default), "on", "auto".
+  std::string bf16 = "off";
   SplitOptions split;
   bool log_epochs = false;                       // one log line per epoch
   // A slice of the grid for one array task: fit number g (stores → layers → k → seeds → real/control order)

@@ -88,6 +88,7 @@ nlohmann::json fit_ast(LayerData& L, const StoreLabels& labels, const Settings& 
   AstProbeConfig cfg;
   cfg.rank = req.k, cfg.lr = s.lr, cfg.max_epochs = s.epochs, cfg.early_stop_patience = s.patience;
   cfg.batch_size = s.batch_size, cfg.seed = req.seed, cfg.threads = s.threads, cfg.steps_per_epoch = s.steps_per_epoch;
+  cfg.bf16 = s.bf16;
   cfg.on_epoch = epoch_hook(opt, req.probe_path);
   const AstProbeFit fit = train_ast_probe(L.ast[kTrain], L.ast[kValid], cfg);
   const auto score = [&](int split) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probes/ast_probe.h"
 #include "probes/baselines.h"
 #include "probes/linear.h"
 #include "probes/structural.h"
@@ -27,6 +28,7 @@ struct Settings {
   NormalizeMode normalize = NormalizeMode::scale;
   double lr = 1e-3;
   int threads = 0;
+  AstProbeConfig::Bf16 bf16 = AstProbeConfig::Bf16::off;
 };
 Settings resolve(const SweepOptions& o);
 // What must match for a rerun to reuse rows (threads and the lists of stores/layers/k/seeds need not).

@@ -60,11 +60,14 @@ Settings resolve(const SweepOptions& o) {
   if (o.patience) s.patience = o.patience;
   if (o.lr > 0) s.lr = o.lr;
   s.threads = o.threads;
+  if (o.bf16 == "on") s.bf16 = AstProbeConfig::Bf16::on;
+  else if (o.bf16 == "auto") s.bf16 = AstProbeConfig::Bf16::automatic;
+  else if (o.bf16 != "off") throw InputError("probe: --bf16: expected off, on or auto, got '" + o.bf16 + "'");
   return s;
 }
 
 nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
-  return {{"kind", kind_name(s.kind)},
+  nlohmann::json j = {{"kind", kind_name(s.kind)},
           {"epochs", s.epochs},
           {"batch_size", s.batch_size},
           {"patience", s.patience},
@@ -74,6 +77,9 @@ nlohmann::json settings_json(const SweepOptions& o, const Settings& s) {
           {"split", o.split.corpus ? nlohmann::json("corpus") : nlohmann::json({o.split.train, o.split.valid, o.split.test})},
           {"split_seed", o.split.seed},
           {"max_split_sizes", {o.split.max_train, o.split.max_valid, o.split.max_test}}};
+  // Only when asked for, so results written before the option existed still match an fp32 rerun.
+  if (s.bf16 != AstProbeConfig::Bf16::off) j["bf16"] = o.bf16;
+  return j;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "analysis/id/knn.h"
@@ -68,6 +69,12 @@ IdEstimate twonn(const PointsView& x, const TwoNnOptions& opt = {});
 IdEstimate mle(const PointsView& x, const MleOptions& opt = {});
 // Needs at least 2 points.
 PcaEstimate pca(const PointsView& x, const PcaOptions& opt = {});
+
+// Both from one exact kNN (k = max(2, k2), to.knn's options) over the same deduplicated points: equal to
+// twonn(x, to) and mle(x, mo) bit for bit (the first two of k exact neighbours are the 2 nearest), at the
+// cost of one kNN instead of two. Falls back to the two calls when their dedup settings differ or there
+// are too few distinct points for MLE (so errors read as theirs).
+std::pair<IdEstimate, IdEstimate> twonn_and_mle(const PointsView& x, const TwoNnOptions& to, const MleOptions& mo);
 
 // Lower level: estimates from a precomputed kNN (k ≥ 2 for TwoNN, k ≥ k2 for MLE); no dedup.
 IdEstimate twonn_from_knn(const KnnResult& nn, const TwoNnOptions& opt = {});

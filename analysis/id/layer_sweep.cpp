@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -147,22 +148,37 @@ LayerSweepResult sweep_store(const std::string& store_path, const LayerSweepOpti
       res.rows.push_back(out);
     };
     CiOptions ci{opt.ci_reps, opt.confidence, opt.seed};
+    TwoNnOptions two;
+    two.fit_fraction = opt.twonn_fraction, two.ci = ci, two.knn = knn;
+    MleOptions ml;
+    ml.k1 = opt.mle_k1, ml.k2 = opt.mle_k2, ml.unbiased = opt.mle_unbiased, ml.ci = ci, ml.knn = knn;
+    // TwoNN and MLE both asked for: one kNN serves both (identical estimates); both rows carry its seconds.
+    const auto has = [&](const char* e) { return std::find(opt.estimators.begin(), opt.estimators.end(), e) != opt.estimators.end(); };
+    std::optional<std::pair<IdEstimate, IdEstimate>> shared;
+    double shared_secs = 0;
+    if (has("twonn") && has("mle")) {
+      const auto t0 = Clock::now();
+      shared = twonn_and_mle(x, two, ml);
+      shared_secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    }
     for (const auto& est : opt.estimators) {
       const auto t0 = Clock::now();
       auto secs = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
       Estimator block_est;
       if (est == "twonn") {
-        TwoNnOptions o;
-        o.fit_fraction = opt.twonn_fraction, o.ci = ci, o.knn = knn;
-        const IdEstimate e = twonn(x, o);  // before secs(): argument evaluation order is unspecified
-        row(est, e, secs());
-        block_est = twonn_estimator(o);
+        if (shared) row(est, shared->first, shared_secs);
+        else {
+          const IdEstimate e = twonn(x, two);  // before secs(): argument evaluation order is unspecified
+          row(est, e, secs());
+        }
+        block_est = twonn_estimator(two);
       } else if (est == "mle") {
-        MleOptions o;
-        o.k1 = opt.mle_k1, o.k2 = opt.mle_k2, o.unbiased = opt.mle_unbiased, o.ci = ci, o.knn = knn;
-        const IdEstimate e = mle(x, o);
-        row(est, e, secs());
-        block_est = mle_estimator(o);
+        if (shared) row(est, shared->second, shared_secs);
+        else {
+          const IdEstimate e = mle(x, ml);
+          row(est, e, secs());
+        }
+        block_est = mle_estimator(ml);
       } else {
         PcaOptions o;
         o.variance_fraction = opt.pca_fraction;

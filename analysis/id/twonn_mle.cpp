@@ -170,6 +170,18 @@ IdEstimate mle(const PointsView& x, const MleOptions& opt) {
   return e;
 }
 
+std::pair<IdEstimate, IdEstimate> twonn_and_mle(const PointsView& x, const TwoNnOptions& to, const MleOptions& mo) {
+  check_mle(mo, x.name);
+  if (to.remove_duplicates != mo.remove_duplicates) return {twonn(x, to), mle(x, mo)};
+  Prepared p;
+  prepare(x, to.remove_duplicates, 3, "TwoNN", p);
+  if (p.view.rows < int64_t(mo.k2) + 1) return {twonn(x, to), mle(x, mo)};
+  const KnnResult nn = knn(p.view, std::max(2, mo.k2), to.knn);
+  std::pair<IdEstimate, IdEstimate> out{twonn_impl(nn, to, x.name), mle_impl(nn, mo, x.name)};
+  out.first.n_duplicates = out.second.n_duplicates = p.n_duplicates;
+  return out;
+}
+
 Estimator twonn_estimator(TwoNnOptions opt) {
   opt.ci.reps = 0;
   return [opt](const PointsView& p) { return twonn(p, opt).value; };

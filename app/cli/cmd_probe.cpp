@@ -139,6 +139,11 @@ void add_sweep_command(CLI::App& probe, ps::probes::ProbeKind kind, const std::s
   cmd->add_option("--patience", o.patience, "early stopping patience in epochs (0 = default: 5; linear 3)")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads for training (0 = LibTorch's setting)")->capture_default_str();
+  if (kind == ps::probes::ProbeKind::ast)
+    cmd->add_option("--bf16", o.bf16,
+                    "the projection h·P in bfloat16 (fp32 accumulation, parameters and validation in fp32): off "
+                    "(exact, reproducible across machines), on, or auto (bf16 only if measured faster here)")
+        ->capture_default_str();
   cmd->add_option("--split", a->split,
                   "train,valid,test fractions by a seeded hash of the snippet id, or 'corpus' (the corpus's splits)")
       ->capture_default_str();

@@ -168,6 +168,36 @@ TEST(IdDuplicates, RemovedFirstAndNeverNaN) {
   EXPECT_TRUE(std::isfinite(mle(rep.view(), mkeep).value));
 }
 
+// One shared kNN gives exactly the two separate estimates, with duplicates, with CIs, and in the fallbacks.
+TEST(IdTwoNnAndMle, SharedKnnEqualsTheSeparateCalls) {
+  const Points base = testdata::sphere(400, 3, 6, 52);
+  Points rep = base;
+  rep.data.insert(rep.data.end(), base.data.begin(), base.data.begin() + 30 * 6);  // 30 duplicated rows
+  rep.rows += 30;
+  TwoNnOptions to;
+  to.ci.reps = 20;
+  MleOptions mo;
+  mo.ci.reps = 20;
+  for (bool dedup_mle : {true, false}) {
+    mo.remove_duplicates = dedup_mle;
+    const auto [t, m] = twonn_and_mle(rep.view(), to, mo);
+    const IdEstimate ts = twonn(rep.view(), to), ms = mle(rep.view(), mo);
+    EXPECT_EQ(t.value, ts.value);
+    EXPECT_EQ(t.ci_low, ts.ci_low);
+    EXPECT_EQ(t.ci_high, ts.ci_high);
+    EXPECT_EQ(t.n_used, ts.n_used);
+    EXPECT_EQ(t.n_duplicates, ts.n_duplicates);
+    EXPECT_EQ(m.value, ms.value);
+    EXPECT_EQ(m.ci_low, ms.ci_low);
+    EXPECT_EQ(m.n_used, ms.n_used);
+    EXPECT_EQ(m.n_duplicates, ms.n_duplicates);
+  }
+  EXPECT_EQ(twonn_and_mle(rep.view(), to, MleOptions{}).first.n_duplicates, 30);
+  // Too few distinct points for MLE (k2 = 20): TwoNN's value and MLE's own error.
+  const Points tiny = testdata::sphere(15, 2, 3, 53);
+  EXPECT_THROW(twonn_and_mle(tiny.view(), to, MleOptions{}), InputError);
+}
+
 TEST(IdErrors, TinyAndDegenerateInputsGiveClearErrors) {
   const Points two = testdata::gaussian(2, 2, 5, 0, 61);
   try {

@@ -1,9 +1,11 @@
 // Intrinsic-dimension timing: exact blocked-GEMM kNN vs a naive double loop, and TwoNN / MLE end to end.
 // Data: a d-dim Gaussian linearly embedded in D dims plus small noise (activation-like, known ID).
-// Usage: id_bench [n=20000] [dim=768] [latent=10] [threads=2] [naive_queries=200]
+// Usage: id_bench [n=20000] [dim=768] [latent=10] [threads=2] [naive_queries=200] [dump.f32]
+// dump.f32: the points as raw float32, row-major (tests/bench/id_vs_numpy.py runs a NumPy baseline on them).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 
 #include "analysis/id/intrinsic_dimension.h"
 #include "tests/analysis/id_data.h"
@@ -30,6 +32,14 @@ int main(int argc, char** argv) {
               (long long)latent, threads);
   const auto pts = testdata::gaussian(n, latent, dim, 0.01, 1);
   const PointsView v = pts.view("bench");
+  if (argc > 6) {
+    std::ofstream f(argv[6], std::ios::binary);
+    f.write(reinterpret_cast<const char*>(pts.data.data()), static_cast<std::streamsize>(4 * pts.data.size()));
+    if (!f) {
+      std::fprintf(stderr, "id_bench: cannot write %s\n", argv[6]);
+      return 2;
+    }
+  }
   KnnOptions ko;
   ko.threads = threads;
 
@@ -57,6 +67,10 @@ int main(int argc, char** argv) {
   t0 = std::chrono::steady_clock::now();
   const IdEstimate ml = mle(v, mo);
   std::printf("MLE k=10..20 (dedup + kNN k=20): %.2f s  ID %.3f\n", seconds_since(t0), ml.value);
+  t0 = std::chrono::steady_clock::now();
+  const auto both = twonn_and_mle(v, to, mo);
+  std::printf("TwoNN + MLE from one shared kNN (what `probescope id` runs): %.2f s  ID %.3f / %.3f\n", seconds_since(t0),
+              both.first.value, both.second.value);
   to.ci.reps = 200;
   t0 = std::chrono::steady_clock::now();
   const IdEstimate twc = twonn(v, to);

@@ -2,6 +2,7 @@
 // deterministic given a seed; save/load round trip; the label-shuffling control.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -197,9 +198,13 @@ TEST(AstProbeControl, PermutesLabelsConsistentlyPerTokenType) {
 // The d term against an independent dense computation in double: per batch of 8 snippets (in order), the mean
 // over ordered pairs of one snippet with gold d_i > d_j of relu(1 - (d̂_i - d̂_j)), d̂ = ||P^T(h_{i+1} - h_i)||²;
 // then the mean over batches. Pins the pair-by-pair hinge to the padded masked form it replaced.
-TEST(AstProbe, DistanceLossEqualsADensePairwiseReference) {
+// Long snippets (100-160 words) take rank_hinge's O(n log n) form; the short ones its pair loop.
+class AstProbeDistanceLoss : public testing::TestWithParam<std::pair<int, int>> {};
+
+TEST_P(AstProbeDistanceLoss, EqualsADensePairwiseReference) {
   planted::PlantedOptions o;
   o.n_samples = 40;
+  o.min_leaves = GetParam().first, o.max_leaves = GetParam().second;
   const ProbeDataset ds = planted::planted_dataset(o);
   AstProbeConfig c = small_config();
   c.max_epochs = 1;
@@ -232,4 +237,31 @@ TEST(AstProbe, DistanceLossEqualsADensePairwiseReference) {
   const double reference = sum / batches;
   EXPECT_GT(reference, 0.01);  // the probe after one epoch still violates margins: the test is not vacuous
   EXPECT_NEAR(ast_probe_loss(m, ds, batch).d, reference, 1e-4 * std::max(1.0, reference));
+}
+
+INSTANTIATE_TEST_SUITE_P(ShortAndLong, AstProbeDistanceLoss, testing::Values(std::pair{10, 30}, std::pair{100, 160}));
+
+// bf16 for the projection: the planted trees come back as well as in fp32; `automatic` gives a usable
+// fit whichever it picks (the pick depends on this CPU and its load, so it is not asserted).
+TEST(AstProbe, Bf16ProjectionRecoversPlantedTreesLikeFp32) {
+  const DecodeVocab v = planted::planted_vocab();
+  const Splits planted = planted_splits(false);
+  AstProbeConfig c = small_config();
+  const AstProbeFit f32 = train_ast_probe(planted.train, planted.valid, c);
+  c.bf16 = AstProbeConfig::Bf16::on;
+  const AstProbeFit bf = train_ast_probe(planted.train, planted.valid, c);
+  EXPECT_FALSE(f32.bf16);
+  EXPECT_TRUE(bf.bf16);
+  const double f1_32 = evaluate_predictions(predict_ast_probe(f32.model, planted.test), planted.test, v).macro.f1;
+  const double f1_bf = evaluate_predictions(predict_ast_probe(bf.model, planted.test), planted.test, v).macro.f1;
+  std::printf("[ bf16 ] macro F1 %.4f (fp32 %.4f), best valid loss %.4f (fp32 %.4f)\n", f1_bf, f1_32,
+              bf.best_valid_loss, f32.best_valid_loss);
+  EXPECT_GE(f1_bf, 0.95);
+  EXPECT_NEAR(f1_bf, f1_32, 0.03);
+  EXPECT_NEAR(bf.best_valid_loss, f32.best_valid_loss, 0.05 * f32.best_valid_loss + 0.01);
+  c.bf16 = AstProbeConfig::Bf16::automatic;
+  c.max_epochs = 2;
+  const AstProbeFit au = train_ast_probe(planted.train, planted.valid, c);
+  EXPECT_EQ(au.history.size(), 2u);
+  EXPECT_TRUE(std::isfinite(au.best_valid_loss));
 }
