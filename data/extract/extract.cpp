@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <future>
@@ -333,6 +334,15 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
     groups.close();
   });
 
+  // Fault injection for the resume tests: PROBESCOPE_HOLD_EXTRACT=PATH makes the run that writes PATH, when it
+  // starts with nothing committed, wait after its first commit until it is interrupted (at most 10 min). A test
+  // then kills it at a known partial state instead of racing a run that may finish first.
+  bool hold_after_commit = false;
+  if (const char* hold = std::getenv("PROBESCOPE_HOLD_EXTRACT"); hold && progress && sum.resumed_from == 0) {
+    std::error_code ec1, ec2;
+    hold_after_commit = fs::weakly_canonical(hold, ec1) == fs::weakly_canonical(opt.out, ec2) && !ec1 && !ec2;
+  }
+
   // Stage 3: append + commit, one commit per group.
   std::thread writer_thread([&] {
     try {
@@ -344,6 +354,14 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
         sum.snippets += int64_t(b->snippets.size());
         sum.tokens += tokens, sum.words += words;
         if (progress) progress->advance(int64_t(b->snippets.size()), tokens);
+        if (hold_after_commit) {
+          hold_after_commit = false;
+          warn("holding " + opt.out + " after its first commit (" + std::to_string(sum.snippets) +
+               " snippets; PROBESCOPE_HOLD_EXTRACT) until interrupted");
+          const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+          while (!progress->cancelled() && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
       }
     } catch (...) {
       fail(std::current_exception());

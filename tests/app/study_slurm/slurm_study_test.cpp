@@ -45,8 +45,9 @@ std::string write_study(const fs::path& dir, int functions, const std::string& s
   return (dir / "study.toml").string();
 }
 
-// probescope with stdout and stderr to `log`; returns the pid.
-pid_t spawn_probescope(const std::vector<std::string>& args, const fs::path& log) {
+// probescope with stdout and stderr to `log` and `env` (NAME, value) added to its environment; returns the pid.
+pid_t spawn_probescope(const std::vector<std::string>& args, const fs::path& log,
+                       const std::vector<std::pair<std::string, std::string>>& env = {}) {
   std::vector<std::string> all = {ps::extract::testing::probescope_path()};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -54,6 +55,7 @@ pid_t spawn_probescope(const std::vector<std::string>& args, const fs::path& log
   argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -171,18 +173,22 @@ TEST(SlurmStudy, MatchesLocalAndAnExtractRequeuedWhileRunningResumes) {
 
   const double local_s = std::chrono::duration<double>(Clock::now() - t0).count();
   const fs::path sdir = dir / "slurm";
-  pid_t run = spawn_probescope({"study", "run", study, "--out", sdir.string(), "--executor", "slurm"}, dir / "slurm.log");
-  // Requeue extract task 0 once it is running and its shard store has grown (rows written and committing).
-  ASSERT_TRUE(eventually([&] { return fs::exists(sdir / "slurm" / "jobs.tsv") && fs::exists(sdir / "plan.json"); }, 60))
-      << slurp(dir / "slurm.log");
+  // The plan first, for extract shard 0's store path: that task is held after its first commit (the fault hook
+  // PROBESCOPE_HOLD_EXTRACT) and requeued there, so it is interrupted at a partial store every time rather
+  // than whenever the poll happens to catch it running (on a fast machine it finished first).
+  ASSERT_EQ(run_probescope({"study", "plan", study, "--out", sdir.string()}, dir / "plan.log"), 0) << slurp(dir / "plan.log");
   const auto tasks = tasks_by_id(sdir);
   const nlohmann::json* shard0 = nullptr;
   for (const auto& [id, t] : tasks)
     if (t["stage"] == "extract" && t["index"] == 0) shard0 = &t;
   ASSERT_NE(shard0, nullptr);
   const fs::path shard_out = (*shard0)["output"].get<std::string>();
+  const fs::path shard_log = (*shard0)["log"].get<std::string>();
+  pid_t run = spawn_probescope({"study", "run", study, "--out", sdir.string(), "--executor", "slurm"}, dir / "slurm.log",
+                               {{"PROBESCOPE_HOLD_EXTRACT", shard_out.string()}});
+  ASSERT_TRUE(eventually([&] { return fs::exists(sdir / "slurm" / "jobs.tsv"); }, 60)) << slurp(dir / "slurm.log");
   std::string extract_job;
-  {  // jobs.tsv: stage, chunk, offset, size, job_id, script
+  ASSERT_TRUE(eventually([&] {  // jobs.tsv: stage, chunk, offset, size, job_id, script
     std::istringstream in(slurp(sdir / "slurm" / "jobs.tsv"));
     for (std::string line; std::getline(in, line);) {
       std::vector<std::string> f;
@@ -190,16 +196,11 @@ TEST(SlurmStudy, MatchesLocalAndAnExtractRequeuedWhileRunningResumes) {
       for (std::string x; std::getline(fields, x, '\t');) f.push_back(x);
       if (f.size() == 6 && f[0] == "extract" && f[1] == "0") extract_job = f[4];
     }
-  }
-  ASSERT_FALSE(extract_job.empty()) << slurp(sdir / "slurm" / "jobs.tsv");
+    return !extract_job.empty();
+  }, 60)) << slurp(sdir / "slurm" / "jobs.tsv");
   const std::string task0 = extract_job + "_0";
-  uintmax_t first_size = 0;
-  ASSERT_TRUE(eventually([&] {
-    if (!fs::exists(shard_out)) return false;
-    uintmax_t s = fs::file_size(shard_out);
-    if (first_size == 0) first_size = s;
-    return s > first_size;
-  }, 120)) << "extract task 0 never grew its store: " << slurp((*shard0)["log"].get<std::string>());
+  ASSERT_TRUE(eventually([&] { return fs::exists(shard_log) && slurp(shard_log).find("holding") != std::string::npos; }, 180))
+      << "extract task 0 never reached its first commit: " << slurp(dir / "slurm.log") << (fs::exists(shard_log) ? slurp(shard_log) : "");
   auto rq = cluster.run({"scontrol", "requeue", task0});
   ASSERT_EQ(rq.rc, 0) << rq.err;
   // A requeued job is held back (BeginTime about 2 min ahead) unless told to start now. The requeue lands
