@@ -180,6 +180,9 @@ void add_train_command(CLI::App& app) {
                   "validation tokens per periodic evaluation (clm: targets; mlm: input tokens; the final one uses all)")
       ->capture_default_str();
   cmd->add_option("--bf16", o.bf16, "bf16 autocast: auto (only if measured faster), on, off")->capture_default_str();
+  cmd->add_option("--init-from", o.init_from,
+                  "continue an existing model (HF directory or step checkpoint) under this run's schedule instead of a "
+                  "random init; the architecture flags must describe it");
   cmd->add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after this many steps of this invocation");
   cmd->add_option("--sparsity", a->sparsity,
                   "SPDF sparse pre-training: S in [0, 1): a static random mask drawn at init from --seed holds exactly "

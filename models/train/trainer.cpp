@@ -56,7 +56,30 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& config, co
   if (o.objective != "clm") id["objective"] = o.objective, id["mask_prob"] = o.mask_prob;
   if (o.shape.parametrization != "sp") id["parametrization"] = o.shape.parametrization, id["base_width"] = o.shape.base_width;
   if (o.sparsity >= 0) id["sparsity"] = o.sparsity, id["sparse_until"] = o.sparse_until;
+  if (!o.init_from.empty()) id["init_from"] = o.init_from;
   return id;
+}
+
+// --init-from: continue training an existing model (an exported HF directory or a step checkpoint) under a
+// new schedule. Its tensors must be exactly the run's (names and shapes): the architecture flags describe the
+// model being continued, so the checkpoints and the export stay consistent with config.json.
+std::shared_ptr<models::Transformer> load_init_weights(const std::string& dir,
+                                                       const std::shared_ptr<models::Transformer>& fresh) {
+  auto loaded = models::Transformer::load(dir, at::kFloat);
+  const auto& want = fresh->parameters();
+  const auto& got = loaded->parameters();
+  for (const auto& [k, p] : want) {
+    const auto it = got.find(k);
+    if (it == got.end()) throw InputError(dir + ": --init-from: the model has no tensor '" + k + "' of this run's architecture");
+    if (it->second.sizes() != p.sizes())
+      throw InputError(dir + ": --init-from: tensor '" + k + "' has shape " + c10::str(it->second.sizes()) + ", this run's is " +
+                       c10::str(p.sizes()) + " (the architecture flags must describe the model being continued)");
+  }
+  if (got.size() != want.size())
+    throw InputError(dir + ": --init-from: the model has " + std::to_string(got.size()) + " tensors, this run's architecture " +
+                     std::to_string(want.size()));
+  std::fprintf(stderr, "initialised from %s (%zu tensors)\n", dir.c_str(), got.size());
+  return loaded;
 }
 
 
@@ -219,6 +242,8 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     res.valid_tokens = v.at("tokens");
     std::fprintf(stderr, "resuming from %s (step %lld, %lld tokens)\n", dir.c_str(), (long long)res.start_step,
                  (long long)res.tokens);
+  } else if (!opt.init_from.empty()) {
+    model = load_init_weights(opt.init_from, init_model(shape, arch, opt.seed));
   } else {
     model = init_model(shape, arch, opt.seed);
   }

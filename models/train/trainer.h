@@ -60,6 +60,8 @@ struct TrainOptions {
   // initialisation until update number sparse_until (< 0: the whole run), then dense.
   double sparsity = -1;
   int64_t sparse_until = -1;
+  // Non-empty: start from this model's weights (HF directory or step checkpoint) instead of a random init.
+  std::string init_from;
 };
 
 struct LanguageEval {

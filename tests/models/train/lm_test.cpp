@@ -198,4 +198,42 @@ TEST(TrainLm, ResumeAfterKillEqualsUninterrupted) {
   EXPECT_DOUBLE_EQ(again.valid_loss, resumed.valid_loss);
 }
 
+// The first row of valid_log.csv after the header: step 0's validation loss.
+double first_valid_loss(const std::string& dir) {
+  std::ifstream log(dir + "/valid_log.csv");
+  std::string line;
+  std::getline(log, line);
+  std::getline(log, line);
+  std::stringstream row(line);
+  std::string step, tokens, loss;
+  std::getline(row, step, ','), std::getline(row, tokens, ','), std::getline(row, loss, ',');
+  EXPECT_EQ(step, "0") << line;
+  return std::stod(loss);
+}
+
+TEST(TrainLm, InitFromContinuesTheModelUnderANewSchedule) {
+  auto a = tiny("llama", pstest::temp_dir("init_a"));
+  a.steps = 8, a.eval_every = 4;
+  a.eval_tokens = 1 << 20;  // every evaluation on the whole validation split, so step 0 of b can equal a's end
+  const auto ra = train_lm(a, corpus().train, corpus().valid);
+  auto b = a;
+  b.out_dir = pstest::temp_dir("init_b");
+  b.init_from = ra.last_checkpoint, b.steps = 4, b.lr = 5e-4, b.warmup = 0;
+  const auto rb = train_lm(b, corpus().train, corpus().valid);
+  ASSERT_TRUE(rb.complete);
+  // Step 0 of the continuation scores validation exactly as the model it starts from ended.
+  EXPECT_NEAR(first_valid_loss(b.out_dir), ra.valid_loss, 1e-5);
+  EXPECT_LT(first_valid_loss(b.out_dir), first_valid_loss(a.out_dir) - 0.3);  // not a fresh init
+  // Another shape is refused in one line naming the option.
+  auto c = b;
+  c.out_dir = pstest::temp_dir("init_c");
+  c.shape.d_model *= 2;
+  try {
+    train_lm(c, corpus().train, corpus().valid);
+    ADD_FAILURE() << "no error";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--init-from"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
