@@ -272,7 +272,7 @@ Findings findings(const StudyInputs& in) {
     for (const auto& m : in.random_baselines) {
       const double a = mean_id(ids, in.trained, "twonn"), b = mean_id(ids, m, "twonn");
       if (!std::isfinite(a) || !std::isfinite(b)) continue;
-      f.lines.push_back("Mean TwoNN intrinsic dimension over layers: trained " + fmt(a, 1) + " vs random weights " +
+      f.lines.push_back("Mean TwoNN intrinsic dimension over layers: trained " + fmt(a, 1) + " vs " + m + " " +
                         fmt(b, 1) + " (" + (a < b ? "lower after training" : "not lower after training") + ").");
     }
   }

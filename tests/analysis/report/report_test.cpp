@@ -77,6 +77,8 @@ TEST(Report, MarkdownHoldsTablesCheckpointsAndFigures) {
   EXPECT_NE(md.find("| 1 | 0.500 | 0.610 |"), std::string::npos) << md;  // F1 by k, layer 1
   EXPECT_NE(md.find("| 2 | 14.0 [13.0, 15.0] | 20.0 [19.0, 21.0] | 18.0 [17.0, 19.0] |"), std::string::npos) << md;
   EXPECT_NE(md.find("lower after training"), std::string::npos);
+  // With several random variants each ID line names its own.
+  EXPECT_NE(md.find("over layers: trained 12.0 vs random 18.0 (lower"), std::string::npos) << md;
   // Checkpoints sorted by step, the final model last.
   const auto s8 = md.find("| 8 | step-8 | 0.400 (1, 64)"), s40 = md.find("| 40 | step-40 | 0.470 (2, 64)"),
              s400 = md.find("| 400 | trained | 0.610 (1, 64) | 12.0 | – | 14.0 | 40.0 |");
