@@ -230,7 +230,14 @@ Findings findings(const StudyInputs& in) {
     return f;
   }
   const Best& t = f.trained;
+  // Layer 0 at the best k; where the grid has no layer-0 fit at that k (a k sweep at the best layer only),
+  // layer 0's own best k, named, rather than a blank that reads as "not above".
   f.trained_layer0 = f1_at(in.probe_summary, in.trained, 0, t.k);
+  int64_t layer0_k = t.k;
+  if (!std::isfinite(f.trained_layer0)) {
+    const Best b0 = best_where(in.probe_summary, in.trained, 0);
+    if (b0.found) f.trained_layer0 = b0.f1, layer0_k = b0.k;
+  }
   f.above_layer0 = clearly_above(t.f1, t.f1_std, f.trained_layer0, 0);
   f.above_random = f.random.found && clearly_above(t.f1, t.f1_std, f.random.f1, f.random.f1_std);
   std::ostringstream s;
@@ -238,7 +245,9 @@ Findings findings(const StudyInputs& in) {
     << " (layer " << t.layer << ", k = " << t.k << "; "
     << (t.on_validation ? "chosen on validation F1 " + fmt(t.valid) + ", test F1 at that choice"
                         : "chosen on test F1: the summary has no validation F1")
-    << "); its layer 0 (embeddings) reaches " << fmt(f.trained_layer0) << " at the same k";
+    << "); its layer 0 (embeddings) reaches " << fmt(f.trained_layer0)
+    << (layer0_k == t.k ? std::string(" at the same k") : " at k = " + std::to_string(layer0_k) + " (no layer-0 fit at k = " +
+                                                           std::to_string(t.k) + ")");
   if (f.random.found)
     s << ", and random weights at best " << fmt(f.random.f1) << " (layer " << f.random.layer << ", k = " << f.random.k
       << ")";

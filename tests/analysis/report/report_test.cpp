@@ -71,6 +71,23 @@ TEST(Report, VerdictsCompareAgainstLayerZeroAndRandomWeights) {
   EXPECT_TRUE(f.above_layer0);
 }
 
+// The quickstart's grid: every layer at k = 64, the k sweep only at the best layer. When the best k is not 64,
+// layer 0 is compared at its own k, named, not left blank.
+TEST(Report, LayerZeroWithoutAFitAtTheBestKIsComparedAtItsOwnK) {
+  StudyInputs in;
+  in.trained = "trained";
+  in.probe_summary = read_csv_table(
+      "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std,valid_f1_macro_mean\n"
+      "trained,go,0,64,real,3,0.38,0.01,0.39\ntrained,go,3,64,real,3,0.45,0.01,0.46\n"
+      "trained,go,3,32,real,3,0.44,0.01,0.48\n",
+      "summary.csv");
+  const auto f = ps::report::findings(in);
+  EXPECT_EQ(f.trained.k, 32);
+  EXPECT_DOUBLE_EQ(f.trained_layer0, 0.38);
+  EXPECT_TRUE(f.above_layer0);
+  EXPECT_NE(f.lines[0].find("reaches 0.380 at k = 64 (no layer-0 fit at k = 32)"), std::string::npos) << f.lines[0];
+}
+
 TEST(Report, MarkdownHoldsTablesCheckpointsAndFigures) {
   const std::string md = ps::report::study_markdown(inputs());
   EXPECT_NE(md.find("| 1 | 0.610 | 0.350 | – | 0.400 |"), std::string::npos) << md;
