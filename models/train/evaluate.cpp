@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "models/train/trainer.h"
+#include "models/transformer/cross_entropy.h"
 
 namespace ps::train {
 
@@ -44,9 +45,8 @@ at::Tensor nll_sum(const models::Transformer& model, const LmBatch& b, bool grad
   cap.autograd = grad;
   const auto out = model.forward(in, cap);
   const int64_t V = out.logits.size(-1);
-  // fp32 log-softmax even under bf16 autocast: the loss needs the precision.
-  return at::cross_entropy_loss(out.logits.reshape({-1, V}).to(at::kFloat), b.targets.reshape({-1}), {},
-                                at::Reduction::Sum, -100);
+  // fp32 log-sum-exp even under bf16 autocast (the loss needs the precision), fused with its gradient.
+  return models::cross_entropy_sum(out.logits.reshape({-1, V}), b.targets.reshape({-1}), -100);
 }
 }  // namespace
 

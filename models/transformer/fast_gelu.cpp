@@ -1,16 +1,22 @@
 #include "models/transformer/detail/fast_gelu.h"
 
+#include "models/transformer/detail/avx2_math.h"
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <immintrin.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 namespace ps::models {
 
 namespace {
+
+using namespace avx2;
 
 constexpr float kC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kCubic = 0.044715f;
@@ -18,23 +24,6 @@ constexpr float kCubic = 0.044715f;
 float gelu_scalar(float x) {
   const float z = kC * (x + kCubic * x * x * x);
   return x / (1.0f + std::exp(-2.0f * z));
-}
-
-// exp for AVX2 (Cephes polynomial, ~1 ulp on the clamped range).
-__attribute__((target("avx2,fma"))) __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-  __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f)));
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i pow2n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(pow2n));
 }
 
 __attribute__((target("avx2,fma"))) __m256 gelu256(__m256 x) {
@@ -50,32 +39,40 @@ __attribute__((target("avx2,fma"))) void gelu_f32(const float* in, float* out, i
   for (; i < n; ++i) out[i] = gelu_scalar(in[i]);
 }
 
-float bf16_to_float(uint16_t h) {
-  const uint32_t bits = uint32_t(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-uint16_t float_to_bf16(float f) {  // round to nearest even, as c10::BFloat16
-  uint32_t bits;
-  std::memcpy(&bits, &f, 4);
-  if (std::isnan(f)) return 0x7FC0;
-  return uint16_t((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
-
 __attribute__((target("avx2,fma"))) void gelu_bf16(const uint16_t* in, uint16_t* out, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
-    const __m256 x = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    __m256i b = _mm256_castps_si256(gelu256(x));
-    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
-    b = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), lsb), 16);
-    const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), packed);
-  }
+  for (; i + 8 <= n; i += 8) store_bf16(out + i, gelu256(load_bf16(in + i)));
   for (; i < n; ++i) out[i] = float_to_bf16(gelu_scalar(bf16_to_float(in[i])));
+}
+
+// d/dx [x·s], s = σ(2z), z = c(x + k x³): s + 2x·s(1 − s)·c(1 + 3k x²).
+float gelu_grad_scalar(float x) {
+  const float z = kC * (x + kCubic * x * x * x);
+  const float s = 1.0f / (1.0f + std::exp(-2.0f * z));
+  return s + 2.0f * x * s * (1.0f - s) * kC * (1.0f + 3.0f * kCubic * x * x);
+}
+
+__attribute__((target("avx2,fma"))) __m256 gelu_grad256(__m256 x) {
+  const __m256 x2 = _mm256_mul_ps(x, x);
+  const __m256 z = _mm256_mul_ps(_mm256_set1_ps(kC), _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(kCubic), x2), x, x));
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, exp256(_mm256_mul_ps(_mm256_set1_ps(-2.0f), z))));
+  const __m256 dz = _mm256_mul_ps(_mm256_set1_ps(kC), _mm256_fmadd_ps(_mm256_set1_ps(3.0f * kCubic), x2, one));
+  const __m256 ds = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), x), _mm256_mul_ps(s, _mm256_sub_ps(one, s)));
+  return _mm256_fmadd_ps(ds, dz, s);
+}
+
+__attribute__((target("avx2,fma"))) void gelu_backward_f32(const float* g, const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), gelu_grad256(_mm256_loadu_ps(x + i))));
+  for (; i < n; ++i) out[i] = g[i] * gelu_grad_scalar(x[i]);
+}
+
+__attribute__((target("avx2,fma"))) void gelu_backward_bf16(const uint16_t* g, const uint16_t* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) store_bf16(out + i, _mm256_mul_ps(load_bf16(g + i), gelu_grad256(load_bf16(x + i))));
+  for (; i < n; ++i) out[i] = float_to_bf16(bf16_to_float(g[i]) * gelu_grad_scalar(bf16_to_float(x[i])));
 }
 
 bool cpu_has_avx2_fma() {
@@ -83,11 +80,49 @@ bool cpu_has_avx2_fma() {
   return has;
 }
 
+bool kernel_applies(const at::Tensor& x) {
+  return x.device().is_cpu() && x.is_contiguous() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
+         cpu_has_avx2_fma();
+}
+
+// Saves the input and differentiates with the kernel above; first-order only (nothing here needs more).
+struct GeluTanhFunction : torch::autograd::Function<GeluTanhFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
+    ctx->save_for_backward({x});
+    return gelu_tanh_fast(x);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::variable_list g) {
+    const auto x = ctx->get_saved_variables()[0];
+    return {gelu_tanh_backward_fast(g[0].to(x.scalar_type()).contiguous(), x)};
+  }
+};
+
 }  // namespace
 
-bool gelu_tanh_fast_applies(const at::Tensor& x) {
-  return x.device().is_cpu() && x.is_contiguous() && !x.requires_grad() &&
-         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && cpu_has_avx2_fma();
+bool gelu_tanh_fast_applies(const at::Tensor& x) { return kernel_applies(x) && !x.requires_grad(); }
+
+at::Tensor gelu_tanh(const at::Tensor& x) {
+  if (!kernel_applies(x)) return at::gelu(x, "tanh");
+  return x.requires_grad() ? GeluTanhFunction::apply(x) : gelu_tanh_fast(x);
+}
+
+at::Tensor gelu_tanh_backward_fast(const at::Tensor& grad, const at::Tensor& x) {
+  if (grad.sizes() != x.sizes() || grad.scalar_type() != x.scalar_type() || !grad.is_contiguous() || !kernel_applies(x))
+    throw std::invalid_argument("gelu_tanh_backward_fast: grad and x must be contiguous CPU tensors of one shape and dtype");
+  auto out = at::empty_like(x);
+  const bool bf16 = x.scalar_type() == at::kBFloat16;
+  const void* g_p = grad.data_ptr();
+  const void* x_p = x.data_ptr();
+  void* out_p = out.data_ptr();
+  at::parallel_for(0, x.numel(), 1 << 14, [&](int64_t a, int64_t b) {
+    if (bf16)
+      gelu_backward_bf16(static_cast<const uint16_t*>(g_p) + a, static_cast<const uint16_t*>(x_p) + a,
+                         static_cast<uint16_t*>(out_p) + a, b - a);
+    else
+      gelu_backward_f32(static_cast<const float*>(g_p) + a, static_cast<const float*>(x_p) + a,
+                        static_cast<float*>(out_p) + a, b - a);
+  });
+  return out;
 }
 
 at::Tensor gelu_tanh_fast(const at::Tensor& x) {

@@ -25,7 +25,7 @@ const char* const kBlockHooks[] = {"hook_resid_pre", "hook_resid_mid", "hook_res
 
 at::Tensor activate(Activation a, const at::Tensor& x) {
   switch (a) {
-    case Activation::GeluNew: return gelu_tanh_fast_applies(x) ? gelu_tanh_fast(x) : at::gelu(x, "tanh");
+    case Activation::GeluNew: return gelu_tanh(x);
     case Activation::Gelu: return at::gelu(x);
     case Activation::Relu: return at::relu(x);
     case Activation::Silu: return at::silu(x);

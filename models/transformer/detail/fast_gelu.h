@@ -10,5 +10,10 @@ namespace ps::models {
 bool gelu_tanh_fast_applies(const at::Tensor& x);
 // Same values as at::gelu(x, "tanh") to ~1e-6 relative (bf16 results to one rounding step); a new tensor.
 at::Tensor gelu_tanh_fast(const at::Tensor& x);
+// grad · d/dx gelu_tanh(x), computed in fp32 (bf16 in and out for bf16); same shape and dtype, contiguous.
+at::Tensor gelu_tanh_backward_fast(const at::Tensor& grad, const at::Tensor& x);
+// at::gelu(x, "tanh") with both passes through the kernels above where they apply (training: LibTorch 1.13's
+// bf16 gelu_backward was 17% of a GPT-2 training step), else LibTorch's. Differentiable once.
+at::Tensor gelu_tanh(const at::Tensor& x);
 
 }  // namespace ps::models

@@ -44,3 +44,41 @@ TEST(FastGelu, RefusesWhatItCannotDo) {
 }
 
 }  // namespace
+
+namespace {
+
+// Training goes through gelu_tanh: its gradient must be LibTorch's (float64 autograd as the reference).
+TEST(FastGelu, GradientMatchesLibTorchInFloat32) {
+  const auto x0 = inputs();
+  if (!gelu_tanh_fast_applies(x0)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const auto up = at::randn(x0.sizes(), at::TensorOptions().dtype(at::kFloat));
+  auto x = x0.clone().requires_grad_(true);
+  gelu_tanh(x).mul(up).sum().backward();
+  const auto ref = at::gelu_backward(up.to(at::kDouble), x0.to(at::kDouble), "tanh");
+  // Error in the derivative itself (the product's relative error is unbounded where gelu' crosses 0 near -0.75);
+  // gelu' lies in [-0.13, 1.13], and fp32 cancellation in s + 2x s(1-s) z' costs a few ulps.
+  const auto err = (x.grad().to(at::kDouble) - ref).abs() / (up.to(at::kDouble).abs() + 1e-6);
+  EXPECT_LE(err.max().item<double>(), 2e-6);
+}
+
+TEST(FastGelu, GradientInBFloat16WithinTwoRoundingSteps) {
+  const auto x0 = inputs().to(at::kBFloat16);
+  if (!gelu_tanh_fast_applies(x0)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const auto up = at::randn(x0.sizes(), at::TensorOptions().dtype(at::kFloat)).to(at::kBFloat16);
+  auto x = x0.clone().requires_grad_(true);
+  gelu_tanh(x).mul(up).sum().backward();
+  EXPECT_EQ(x.grad().scalar_type(), at::kBFloat16);
+  const auto exact = at::gelu_backward(up.to(at::kDouble), x0.to(at::kDouble), "tanh");
+  // The product is computed in fp32 from bf16 inputs and rounded once.
+  const auto err = (x.grad().to(at::kDouble) - exact).abs() - exact.abs() * (1.0 / 128) - 1e-12;
+  EXPECT_LE(err.max().item<double>(), 0.0);
+}
+
+TEST(FastGelu, TrainableFormFallsBackWhereTheKernelCannotRun) {
+  auto x = at::linspace(-3, 3, 7, at::TensorOptions().dtype(at::kDouble)).requires_grad_(true);
+  gelu_tanh(x).sum().backward();
+  const auto ref = at::gelu_backward(at::ones({7}, at::kDouble), x.detach(), "tanh");
+  EXPECT_TRUE(at::allclose(x.grad(), ref, 1e-12, 1e-12));
+}
+
+}  // namespace
