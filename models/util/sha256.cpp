@@ -1,10 +1,12 @@
 // FIPS 180-4 SHA-256.
 #include "models/util/sha256.h"
 
+#include <cpuid.h>
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
-
 
 #include "models/util/error.h"
 #include "models/util/files.h"
@@ -23,12 +25,8 @@ constexpr uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-}  // namespace
 
-Sha256::Sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
-
-void Sha256::block(const uint8_t* p) {
+void blocks_portable(uint32_t* h_, const uint8_t* p) {
   uint32_t w[64];
   for (int i = 0; i < 16; ++i)
     w[i] = (uint32_t(p[4 * i]) << 24) | (uint32_t(p[4 * i + 1]) << 16) | (uint32_t(p[4 * i + 2]) << 8) | p[4 * i + 3];
@@ -46,21 +44,83 @@ void Sha256::block(const uint8_t* p) {
   h_[0] += a, h_[1] += b, h_[2] += c, h_[3] += d, h_[4] += e, h_[5] += f, h_[6] += g, h_[7] += h;
 }
 
+// The SHA extensions keep the state as ABEF/CDGH and run two rounds per sha256rnds2; the message schedule
+// for 4 words at a time is msg1 (W[t-16] + s0(W[t-15])), + W[t-7], then msg2 (+ s1(W[t-2])).
+__attribute__((target("sha,sse4.1"))) void blocks_sha_ni(uint32_t* state, const uint8_t* p, size_t n) {
+  const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state)), 0xB1);  // CDAB
+  __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4)), 0x1B);  // EFGH
+  __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);  // ABEF
+  s1 = _mm_blend_epi16(s1, tmp, 0xF0);        // CDGH
+  for (; n > 0; --n, p += 64) {
+    const __m128i abef = s0, cdgh = s1;
+    __m128i w[4];
+    for (int g = 0; g < 16; ++g) {
+      __m128i& cur = w[g % 4];
+      if (g < 4) {
+        cur = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * g)), bswap);
+      } else {
+        // w[g%4] still holds group g-4; the others are g-3, g-2, g-1.
+        const __m128i t = _mm_add_epi32(_mm_sha256msg1_epu32(cur, w[(g + 1) % 4]),
+                                        _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
+        cur = _mm_sha256msg2_epu32(t, w[(g + 3) % 4]);
+      }
+      __m128i msg = _mm_add_epi32(cur, _mm_loadu_si128(reinterpret_cast<const __m128i*>(K + 4 * g)));
+      s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+      msg = _mm_shuffle_epi32(msg, 0x0E);
+      s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
+    }
+    s0 = _mm_add_epi32(s0, abef);
+    s1 = _mm_add_epi32(s1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(s0, 0x1B);  // FEBA
+  s1 = _mm_shuffle_epi32(s1, 0xB1);   // DCHG
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), _mm_blend_epi16(tmp, s1, 0xF0));     // DCBA
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), _mm_alignr_epi8(s1, tmp, 8));  // HGFE
+}
+
+bool cpu_has_sha_ni() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool sha = b & (1u << 29);
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool sse41 = c & (1u << 19), ssse3 = c & (1u << 9);
+  return sha && sse41 && ssse3;
+}
+}  // namespace
+
+bool sha256_uses_sha_ni() {
+  static const bool has = cpu_has_sha_ni();
+  return has;
+}
+
+Sha256::Sha256() : Sha256(true) {}
+
+Sha256::Sha256(bool allow_sha_ni)
+    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19},
+      sha_ni_(allow_sha_ni && sha256_uses_sha_ni()) {}
+
+void Sha256::blocks(const uint8_t* p, size_t n) {
+  if (sha_ni_) return blocks_sha_ni(h_, p, n);
+  for (; n > 0; --n, p += 64) blocks_portable(h_, p);
+}
+
 void Sha256::update(const void* data, size_t n) {
   if (finished_) throw RuntimeError("Sha256::update after hex_digest");
   const auto* p = static_cast<const uint8_t*>(data);
   total_ += n;
   // Whole blocks straight from the input when nothing is buffered (the common case for big files).
-  while (buf_len_ == 0 && n >= sizeof buf_) {
-    block(p);
-    p += sizeof buf_, n -= sizeof buf_;
+  if (buf_len_ == 0 && n >= sizeof buf_) {
+    const size_t whole = n / sizeof buf_;
+    blocks(p, whole);
+    p += whole * sizeof buf_, n -= whole * sizeof buf_;
   }
   while (n > 0) {
     const size_t take = std::min(n, sizeof buf_ - buf_len_);
     std::memcpy(buf_ + buf_len_, p, take);
     buf_len_ += take, p += take, n -= take;
     if (buf_len_ == sizeof buf_) {
-      block(buf_);
+      blocks(buf_, 1);
       buf_len_ = 0;
     }
   }
@@ -84,6 +144,12 @@ std::string Sha256::hex_digest() {
 
 std::string sha256_hex(const std::string& bytes) {
   Sha256 s;
+  s.update(bytes.data(), bytes.size());
+  return s.hex_digest();
+}
+
+std::string sha256_hex_portable(const std::string& bytes) {
+  Sha256 s(false);
   s.update(bytes.data(), bytes.size());
   return s.hex_digest();
 }

@@ -30,6 +30,24 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(ps::sha256_hex(std::string(64, 'a')), "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
 
+// The SHA-extension path (where the CPU has it) and the portable one agree on every length around the
+// block and padding boundaries and on multi-block inputs fed in odd chunks.
+TEST(Sha256, HardwareAndPortablePathsAgree) {
+  if (!ps::sha256_uses_sha_ni()) GTEST_SKIP() << "no SHA extensions on this CPU: only the portable path runs";
+  std::mt19937 rng(11);
+  std::string bytes(70000, '\0');
+  for (auto& c : bytes) c = char(rng());
+  for (size_t n : {0, 1, 55, 56, 63, 64, 65, 119, 128, 1000, 4096, 65537, 70000})
+    EXPECT_EQ(ps::sha256_hex(bytes.substr(0, n)), ps::sha256_hex_portable(bytes.substr(0, n))) << n << " bytes";
+  ps::Sha256 streamed;
+  for (size_t off = 0; off < bytes.size();) {
+    const size_t n = std::min<size_t>(bytes.size() - off, 1 + rng() % 700);
+    streamed.update(bytes.data() + off, n);
+    off += n;
+  }
+  EXPECT_EQ(streamed.hex_digest(), ps::sha256_hex_portable(bytes));
+}
+
 TEST(Sha256, MillionAsStreamedInAnyChunking) {
   const std::string expect = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
   const std::string all(1000000, 'a');
