@@ -1,5 +1,7 @@
 #include "data/store/types.h"
 
+#include <immintrin.h>
+
 #include <cstring>
 
 #include "data/store/half.h"
@@ -42,6 +44,15 @@ std::string act_name(Rows r, int layer) { return std::string(rows_name(r)) + "/l
 std::string attn_table(int layer) { return "attn/layer_" + std::to_string(layer); }
 
 namespace {
+// F16C rounds to nearest even and quiets NaNs keeping their top payload bits: float_to_half exactly
+// (tested on every class of value), 8 at a time. The store's fp16 encode was ~4% of a bf16 extraction.
+__attribute__((target("avx,f16c"))) void to_halves_f16c(const float* src, uint16_t* dst, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; ++i) dst[i] = float_to_half(src[i]);
+}
+
 void append_raw(Block& b, const void* p, int64_t n_rows, bool type_ok, const char* what) {
   if (!type_ok)
     throw RuntimeError(std::string("Block::append: ") + what + " data given to a " + dtype_name(b.type) + " block");
@@ -50,6 +61,12 @@ void append_raw(Block& b, const void* p, int64_t n_rows, bool type_ok, const cha
   b.bytes.insert(b.bytes.end(), src, src + n);
 }
 }  // namespace
+
+void floats_to_halves(const float* src, uint16_t* dst, int64_t n) {
+  static const bool f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  if (f16c) return to_halves_f16c(src, dst, n);
+  for (int64_t i = 0; i < n; ++i) dst[i] = float_to_half(src[i]);
+}
 
 void Block::append(const float* p, int64_t n) { append_raw(*this, p, n, type == DType::f32, "float32"); }
 void Block::append(const uint16_t* p, int64_t n) {
@@ -102,7 +119,7 @@ Block Block::converted(DType to) const {
   } else {
     auto* dst = reinterpret_cast<uint16_t*>(out.bytes.data());
     if (to == DType::f16)
-      for (int64_t i = 0; i < n; ++i) dst[i] = float_to_half(src[i]);
+      floats_to_halves(src, dst, n);
     else
       for (int64_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
   }

@@ -15,6 +15,8 @@ const char* dtype_name(DType t);  // "float32", "float16", "bfloat16", "int32", 
 DType parse_dtype(const std::string& s);  // throws InputError on an unknown name
 size_t dtype_size(DType t);
 inline bool is_float(DType t) { return t == DType::f32 || t == DType::f16 || t == DType::bf16; }
+// float_to_half (half.h) over an array, bit for bit; F16C where the CPU has it.
+void floats_to_halves(const float* src, uint16_t* dst, int64_t n);
 
 // rows x width values of one element type, row-major. width 0 = one scalar per row (a 1-D column).
 struct Block {

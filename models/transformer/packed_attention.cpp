@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "models/transformer/detail/lambda_attention.h"
+#include "models/transformer/detail/masked_softmax.h"
 #include "models/transformer/masks.h"
 
 namespace ps::models {
@@ -98,9 +99,15 @@ at::Tensor packed_attention(const at::Tensor& q, const at::Tensor& k, const at::
         continue;
       }
       // Scores in the compute dtype (as HF's eager attention), softmax in fp32, lowest finite value not -inf.
-      auto scores = at::matmul(qs, ks.transpose(-1, -2)).to(at::kFloat).mul_(scale);
-      scores.masked_fill_(plan.blocked[task.seq], std::numeric_limits<float>::lowest());
-      const auto probs = at::softmax(scores, -1).to(q.scalar_type());
+      auto scores = at::matmul(qs, ks.transpose(-1, -2));
+      at::Tensor probs;
+      if (masked_softmax_applies(scores, plan.blocked[task.seq])) {
+        probs = masked_softmax(scores, plan.blocked[task.seq], scale);
+      } else {
+        auto s = scores.to(at::kFloat).mul_(scale);
+        s.masked_fill_(plan.blocked[task.seq], std::numeric_limits<float>::lowest());
+        probs = at::softmax(s, -1).to(q.scalar_type());
+      }
       if (patterns) (*patterns)[task.seq].slice(0, h0, h1).copy_(probs.slice(1, r0, r1));
       out.slice(0, off, off + len).slice(1, h0 * hd, h1 * hd).copy_(at::matmul(probs, vs).transpose(0, 1).reshape({len, (h1 - h0) * hd}));
     } catch (...) {

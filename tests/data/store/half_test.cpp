@@ -7,6 +7,7 @@
 #include <random>
 
 #include "data/store/half.h"
+#include "data/store/types.h"
 
 namespace ps::store {
 namespace {
@@ -81,6 +82,28 @@ TEST(Half, RandomValuesRoundToNearestEven) {
     if (got == 0x8000) got = 0;  // -0 vs +0: the reference table holds one zero
     ASSERT_EQ(got, want) << f;
   }
+}
+
+// The array encoder (F16C where the CPU has it) is float_to_half bit for bit: every 2^-14-spaced bit
+// pattern of the whole float range (normals, subnormals, overflow, infinities, NaNs with payloads), plus
+// exact ties, in an odd-length array so the scalar tail runs too.
+TEST(Half, ArrayEncoderMatchesTheScalarOneOnEveryClassOfValue) {
+  std::vector<float> in;
+  for (uint64_t u = 0; u <= 0xffffffffull; u += 0x3fffu) {
+    float f;
+    const uint32_t b = uint32_t(u);
+    std::memcpy(&f, &b, 4);
+    in.push_back(f);
+  }
+  for (uint32_t h = 0; h < 0x7c00; ++h) {  // halfway between neighbouring halves: the ties
+    const float lo = half_to_float(uint16_t(h)), hi = half_to_float(uint16_t(h + 1));
+    in.push_back(0.5f * (lo + hi));
+    in.push_back(-0.5f * (lo + hi));
+  }
+  in.push_back(65520.0f);
+  std::vector<uint16_t> out(in.size());
+  floats_to_halves(in.data(), out.data(), int64_t(in.size()));
+  for (size_t i = 0; i < in.size(); ++i) ASSERT_EQ(out[i], float_to_half(in[i])) << "value #" << i << " = " << in[i];
 }
 
 }  // namespace
