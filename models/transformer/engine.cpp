@@ -175,7 +175,11 @@ at::Tensor mask_for(const spec::MaskSpec& mode, const at::Tensor& seg, bool caus
 
 // The CPU copy a caller keeps: its own memory, so the batch can be freed.
 at::Tensor keep_piece(const at::Tensor& piece, bool keep_dtype) {
-  return piece.to(at::kCPU, keep_dtype ? piece.scalar_type() : at::kFloat).contiguous().clone();
+  auto kept = piece.to(at::kCPU, keep_dtype ? piece.scalar_type() : at::kFloat).contiguous();
+  // A conversion or a device copy already owns its memory: a second copy only cost time (a whole extra
+  // pass over every captured layer in a bf16 extraction).
+  const bool shares = kept.storage().is_alias_of(piece.storage());
+  return shares ? kept.clone() : kept;
 }
 
 }  // namespace
