@@ -1,5 +1,6 @@
-"""Training throughput: `probescope train` against the PyTorch-eager GPT-2 training loop a researcher writes
-(nn.Module, AdamW, gradient clipping, optional bf16 autocast), same shape, batch and threads, in one run."""
+"""Training throughput: `probescope train` against the PyTorch-eager training loop a researcher writes
+(nn.Module, AdamW, gradient clipping, optional bf16 autocast) for a GPT-2 and a LLaMA shape (RMSNorm, RoPE,
+SwiGLU, as HF's modeling_llama), same shape, batch and threads, in one run."""
 import csv
 import math
 import os
@@ -11,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SHAPE = dict(layers=6, d=256, heads=4, ctx=256, batch_tokens=8192)
+SHAPE = dict(layers=6, d=256, heads=4, ctx=256, batch_tokens=8192, d_ff_llama=704)
 STEPS = 10
 
 
@@ -48,10 +49,71 @@ class GPT2(nn.Module):
         return self.ln_f(x) @ self.wte.weight.t()  # tied embeddings
 
 
-def torch_loop(vocab, bf16):
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-5):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(d)), eps
+
+    def forward(self, x):  # HF LlamaRMSNorm
+        xf = x.float()
+        return self.weight * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
+
+
+def rotate_half(x):
+    a, b = x.chunk(2, -1)
+    return torch.cat((-b, a), -1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d, heads, d_ff):
+        super().__init__()
+        self.ln1, self.ln2 = RMSNorm(d), RMSNorm(d)
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.gate, self.up, self.down = nn.Linear(d, d_ff, bias=False), nn.Linear(d, d_ff, bias=False), nn.Linear(d_ff, d, bias=False)
+        self.heads = heads
+
+    def forward(self, x, causal, cos, sin):
+        B, S, d = x.shape
+        h = self.ln1(x)
+        q, k, v = (p(h).view(B, S, self.heads, d // self.heads).transpose(1, 2) for p in (self.q, self.k, self.v))
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        a = (q @ k.transpose(-1, -2)) / math.sqrt(d // self.heads)
+        a = a.masked_fill(~causal, torch.finfo(a.dtype).min).softmax(-1, dtype=torch.float32).to(q.dtype)
+        x = x + self.o((a @ v).transpose(1, 2).reshape(B, S, d))
+        h = self.ln2(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, vocab, layers, d, heads, ctx, d_ff):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, d)
+        self.blocks = nn.ModuleList(LlamaBlock(d, heads, d_ff) for _ in range(layers))
+        self.ln_f = RMSNorm(d)
+        self.register_buffer("causal", torch.tril(torch.ones(ctx, ctx, dtype=torch.bool)))
+        hd = d // heads
+        inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2).float() / hd))
+        ang = torch.outer(torch.arange(ctx).float(), inv)
+        emb = torch.cat((ang, ang), -1)
+        self.register_buffer("cos", emb.cos())
+        self.register_buffer("sin", emb.sin())
+
+    def forward(self, ids):
+        x = self.wte(ids)
+        S = ids.shape[1]
+        cos, sin = self.cos[:S].to(x.dtype), self.sin[:S].to(x.dtype)
+        for b in self.blocks:
+            x = b(x, self.causal[:S, :S], cos, sin)
+        return self.ln_f(x) @ self.wte.weight.t()  # tied embeddings
+
+
+def torch_loop(vocab, bf16, arch="gpt2"):
     torch.manual_seed(0)
     s = SHAPE
-    m = GPT2(vocab, s["layers"], s["d"], s["heads"], s["ctx"])
+    if arch == "llama":
+        m = Llama(vocab, s["layers"], s["d"], s["heads"], s["ctx"], s["d_ff_llama"])
+    else:
+        m = GPT2(vocab, s["layers"], s["d"], s["heads"], s["ctx"])
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
     rows = s["batch_tokens"] // s["ctx"]
     data = torch.randint(0, vocab, (rows, s["ctx"] + 1))
@@ -69,14 +131,16 @@ def torch_loop(vocab, bf16):
     return rows * s["ctx"] * (STEPS - 1) / sum(times[1:])  # the first step pays for allocation
 
 
-def probescope_train(a, bf16):
+def probescope_train(a, bf16, arch="gpt2"):
     s = SHAPE
-    out = os.path.join(a.work, f"train_{'bf16' if bf16 else 'fp32'}")
+    out = os.path.join(a.work, f"train_{arch}_{'bf16' if bf16 else 'fp32'}")
     subprocess.run(["rm", "-rf", out], check=True)
-    cmd = [a.probescope, "train", "--corpus", a.corpus, "--tokenizer", a.tokenizer, "--out", out, "--arch", "gpt2",
+    cmd = [a.probescope, "train", "--corpus", a.corpus, "--tokenizer", a.tokenizer, "--out", out, "--arch", arch,
            "--layers", str(s["layers"]), "--d-model", str(s["d"]), "--heads", str(s["heads"]), "--ctx", str(s["ctx"]),
            "--batch-tokens", str(s["batch_tokens"]), "--steps", str(STEPS), "--warmup", "1", "--threads",
            str(a.threads), "--bf16", "on" if bf16 else "off", "--eval-every", "100000", "--eval-tokens", "2048"]
+    if arch == "llama":
+        cmd += ["--d-ff", str(s["d_ff_llama"])]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode:
         sys.exit("train failed: " + p.stderr[-2000:])
@@ -87,12 +151,14 @@ def probescope_train(a, bf16):
 
 def compare(a, vocab):
     s = SHAPE
-    print(f"\ntraining: GPT-2 {s['layers']} layers, d {s['d']}, {s['heads']} heads, ctx {s['ctx']}, "
-          f"{s['batch_tokens']} tokens/step, AdamW, {STEPS} steps (first excluded)")
-    print(f"{'run':40s} {'tokens/s':>9s}")
-    for bf16 in (False, True):
-        name = "bf16 autocast" if bf16 else "float32"
-        t = torch_loop(vocab, bf16)
-        p = probescope_train(a, bf16)
-        print(f"{'PyTorch eager ' + name:40s} {t:9.0f}")
-        print(f"{'probescope train ' + name:40s} {p:9.0f}   x{p / t:.2f}")
+    for arch in ("gpt2", "llama"):
+        extra = f", d_ff {s['d_ff_llama']} (SwiGLU)" if arch == "llama" else ""
+        print(f"\ntraining: {'GPT-2' if arch == 'gpt2' else 'LLaMA'} {s['layers']} layers, d {s['d']}, {s['heads']} heads"
+              f"{extra}, ctx {s['ctx']}, {s['batch_tokens']} tokens/step, AdamW, {STEPS} steps (first excluded)")
+        print(f"{'run':40s} {'tokens/s':>9s}")
+        for bf16 in (False, True):
+            name = "bf16 autocast" if bf16 else "float32"
+            t = torch_loop(vocab, bf16, arch)
+            p = probescope_train(a, bf16, arch)
+            print(f"{'PyTorch eager ' + name:40s} {t:9.0f}")
+            print(f"{'probescope train ' + name:40s} {p:9.0f}   x{p / t:.2f}")
