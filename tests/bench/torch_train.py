@@ -149,16 +149,23 @@ def probescope_train(a, bf16, arch="gpt2"):
     return tokens / (float(log[-1]["seconds"]) - float(log[0]["seconds"]))
 
 
+REPEATS = 3  # interleaved; the median of each, since a shared VM's speed drifts within a minute
+
+
 def compare(a, vocab):
     s = SHAPE
     for arch in ("gpt2", "llama"):
         extra = f", d_ff {s['d_ff_llama']} (SwiGLU)" if arch == "llama" else ""
         print(f"\ntraining: {'GPT-2' if arch == 'gpt2' else 'LLaMA'} {s['layers']} layers, d {s['d']}, {s['heads']} heads"
-              f"{extra}, ctx {s['ctx']}, {s['batch_tokens']} tokens/step, AdamW, {STEPS} steps (first excluded)")
-        print(f"{'run':40s} {'tokens/s':>9s}")
+              f"{extra}, ctx {s['ctx']}, {s['batch_tokens']} tokens/step, AdamW, {STEPS} steps (first excluded), "
+              f"median of {REPEATS} interleaved runs")
+        print(f"{'run':40s} {'tokens/s':>9s}   runs")
         for bf16 in (False, True):
             name = "bf16 autocast" if bf16 else "float32"
-            t = torch_loop(vocab, bf16, arch)
-            p = probescope_train(a, bf16, arch)
-            print(f"{'PyTorch eager ' + name:40s} {t:9.0f}")
-            print(f"{'probescope train ' + name:40s} {p:9.0f}   x{p / t:.2f}")
+            t, p = [], []
+            for _ in range(REPEATS):
+                t.append(torch_loop(vocab, bf16, arch))
+                p.append(probescope_train(a, bf16, arch))
+            tm, pm = sorted(t)[REPEATS // 2], sorted(p)[REPEATS // 2]
+            print(f"{'PyTorch eager ' + name:40s} {tm:9.0f}   " + " ".join(f"{x:.0f}" for x in t))
+            print(f"{'probescope train ' + name:40s} {pm:9.0f}   " + " ".join(f"{x:.0f}" for x in p) + f"   x{pm / tm:.2f}")
