@@ -18,33 +18,6 @@ namespace {
 
 using namespace avx2;
 
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) { return load_bf16(p); }
-__attribute__((target("avx2,fma"))) inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
-__attribute__((target("avx2,fma"))) inline void store8(uint16_t* p, __m256 v) { store_bf16(p, v); }
-inline float load1(const float* p) { return *p; }
-inline float load1(const uint16_t* p) { return bf16_to_float(*p); }
-inline void store1(float* p, float v) { *p = v; }
-inline void store1(uint16_t* p, float v) { *p = float_to_bf16(v); }
-
-__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-__attribute__((target("avx2,fma"))) inline float hmax(__m256 v) {
-  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_max_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // One row: returns −log softmax(x)[t]; writes softmax(x) − onehot(t) to g when g is not null.
 template <typename T>

@@ -75,11 +75,6 @@ __attribute__((target("avx2,fma"))) void gelu_backward_bf16(const uint16_t* g, c
   for (; i < n; ++i) out[i] = float_to_bf16(bf16_to_float(g[i]) * gelu_grad_scalar(bf16_to_float(x[i])));
 }
 
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
 bool kernel_applies(const at::Tensor& x) {
   return x.device().is_cpu() && x.is_contiguous() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
          cpu_has_avx2_fma();

@@ -14,19 +14,6 @@ namespace {
 
 using namespace avx2;
 
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) { return load_bf16(p); }
-__attribute__((target("avx2,fma"))) inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
-__attribute__((target("avx2,fma"))) inline void store8(uint16_t* p, __m256 v) { store_bf16(p, v); }
-inline float load1(const float* p) { return *p; }
-inline float load1(const uint16_t* p) { return bf16_to_float(*p); }
-inline void store1(float* p, float v) { *p = v; }
-inline void store1(uint16_t* p, float v) { *p = float_to_bf16(v); }
 // Rounds fp32 to the storage type and back (identity for float): the cast in HF's RMSNorm.
 inline float round_to(const float*, float v) { return v; }
 inline float round_to(const uint16_t*, float v) { return bf16_to_float(float_to_bf16(v)); }
@@ -35,12 +22,6 @@ __attribute__((target("avx2,fma"))) inline __m256 round8(const uint16_t*, __m256
   alignas(32) uint16_t tmp[8];
   store_bf16(tmp, v);
   return load_bf16(tmp);
-}
-
-__attribute__((target("avx2,fma"))) inline double hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
 template <typename T>

@@ -15,19 +15,6 @@ namespace {
 
 using namespace avx2;
 
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-__attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) { return load_bf16(p); }
-__attribute__((target("avx2,fma"))) inline void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
-__attribute__((target("avx2,fma"))) inline void store8(uint16_t* p, __m256 v) { store_bf16(p, v); }
-inline float load1(const float* p) { return *p; }
-inline float load1(const uint16_t* p) { return bf16_to_float(*p); }
-inline void store1(float* p, float v) { *p = v; }
-inline void store1(uint16_t* p, float v) { *p = float_to_bf16(v); }
 
 __attribute__((target("avx2,fma"))) inline __m256 sigmoid8(__m256 g) {
   const __m256 one = _mm256_set1_ps(1.0f);

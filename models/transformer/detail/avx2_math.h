@@ -52,4 +52,31 @@ inline uint16_t float_to_bf16(float f) {  // round to nearest even, as c10::BFlo
   return uint16_t((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
 }
 
+// One overload set for float and bf16 buffers, so each kernel is written once as a template.
+inline __attribute__((target("avx2,fma"))) __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+inline __attribute__((target("avx2,fma"))) __m256 load8(const uint16_t* p) { return load_bf16(p); }
+inline __attribute__((target("avx2,fma"))) void store8(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+inline __attribute__((target("avx2,fma"))) void store8(uint16_t* p, __m256 v) { store_bf16(p, v); }
+inline float load1(const float* p) { return *p; }
+inline float load1(const uint16_t* p) { return bf16_to_float(*p); }
+inline void store1(float* p, float v) { *p = v; }
+inline void store1(uint16_t* p, float v) { *p = float_to_bf16(v); }
+
+inline __attribute__((target("avx2,fma"))) float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+inline __attribute__((target("avx2,fma"))) float hmax(__m256 v) {
+  __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+
+inline bool cpu_has_avx2_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
 }  // namespace ps::models::avx2
