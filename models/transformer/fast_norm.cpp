@@ -29,7 +29,7 @@ __attribute__((target("avx2,fma"))) void layer_norm_row(const T* x, const T* w, 
   __m256 acc = _mm256_setzero_ps();
   int64_t j = 0;
   for (; j + 8 <= d; j += 8) acc = _mm256_add_ps(acc, load8(x + j));
-  float sum = float(hsum(acc));
+  float sum = hsum(acc);
   for (; j < d; ++j) sum += load1(x + j);
   const float mean = sum / float(d);
   const __m256 m8 = _mm256_set1_ps(mean);
@@ -38,7 +38,7 @@ __attribute__((target("avx2,fma"))) void layer_norm_row(const T* x, const T* w, 
     const __m256 c = _mm256_sub_ps(load8(x + j), m8);
     acc = _mm256_fmadd_ps(c, c, acc);
   }
-  float ss = float(hsum(acc));
+  float ss = hsum(acc);
   for (; j < d; ++j) ss += (load1(x + j) - mean) * (load1(x + j) - mean);
   const float rstd = 1.0f / std::sqrt(ss / float(d) + eps);
   const __m256 r8 = _mm256_set1_ps(rstd);
@@ -60,7 +60,7 @@ __attribute__((target("avx2,fma"))) void rms_norm_row(const T* x, const T* w, in
     const __m256 v = load8(x + j);
     acc = _mm256_fmadd_ps(v, v, acc);
   }
-  float ss = float(hsum(acc));
+  float ss = hsum(acc);
   for (; j < d; ++j) ss += load1(x + j) * load1(x + j);
   const float r = 1.0f / std::sqrt(ss / float(d) + eps);
   const __m256 r8 = _mm256_set1_ps(r);

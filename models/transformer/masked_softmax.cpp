@@ -34,9 +34,9 @@ __attribute__((target("avx2,fma"))) void row(const T* x, const bool* blocked, in
     for (j = 0; j < m; ++j) store1(y + j, 1.0f / float(m));
     return;
   }
-  const __m256 m8 = _mm256_set1_ps(mx), zero = _mm256_setzero_ps();
-  __m256 vsum = zero;
-  // First pass leaves exp in y when y is float (reused below); for bf16 it is recomputed (cheaper than a buffer).
+  const __m256 m8 = _mm256_set1_ps(mx);
+  __m256 vsum = _mm256_setzero_ps();
+  // exp is computed again in the writing pass: cheaper than a row buffer, and the same for bf16 and float.
   for (j = 0; j + 8 <= m; j += 8) {
     const __m256 e = _mm256_and_ps(exp256(_mm256_fmsub_ps(load8(x + j), sc, m8)), keep8(blocked + j));
     vsum = _mm256_add_ps(vsum, e);
