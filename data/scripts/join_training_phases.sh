@@ -6,7 +6,8 @@
 # holds phase 2's final model, phase 1's model as checkpoints/step-<phase 1's last step> beside the earlier
 # checkpoints, and the logs of both phases with phase 2's steps, tokens and seconds offset by phase 1's, so
 # the last train_log.csv row is the step count of the whole training. Built beside MODEL_DIR and swapped in at
-# the end, so an interruption leaves MODEL_DIR as it was.
+# the end, so an interruption leaves MODEL_DIR as it was. A third phase joins the same way: MODEL_DIR is then the
+# joined two-phase model, and its final model becomes the checkpoint at phase 2's last step.
 set -euo pipefail
 dest=${1:?MODEL_DIR}; run=${2:?PHASE2_RUN}; PS=${3:-build/app/cli/probescope}
 for f in config.json model.safetensors tokenizer.json train_log.csv valid_log.csv; do
