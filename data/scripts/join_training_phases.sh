@@ -37,4 +37,4 @@ cp "$dest/config.json" "$dest/model.safetensors" "$dest/tokenizer.json" "$phase1
 cmp -s "$dest/tokenizer.json" "$tmp/tokenizer.json" ||
   { echo "join_training_phases: $run: trained with another tokenizer than $dest" >&2; rm -rf "$tmp"; exit 2; }
 rm -rf "$dest.old" && mv "$dest" "$dest.old" && mv "$tmp" "$dest" && rm -rf "$dest.old"
-echo "join_training_phases: $dest: phase 1 (steps 1-$step1) + phase 2 (steps $((step1 + 1))-$((step1 + 10#$final)))" >&2
+echo "join_training_phases: $dest: earlier phases (steps 1-$step1) + this phase (steps $((step1 + 1))-$((step1 + 10#$final)))" >&2
