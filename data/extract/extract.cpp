@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +23,7 @@
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"
 #include "models/config/arch.h"
+#include "models/util/spec.h"
 #include "models/config/rope_scaling.h"
 #include "models/open/open_model.h"
 #include "models/safetensors/safetensors.h"
@@ -35,6 +38,41 @@ using detail::Group;
 using detail::Plan;
 
 namespace {
+
+// --limit-per-split: "N" caps every split; "train=3000,valid=500" caps those named ("" key = every other split).
+using SplitCaps = std::map<std::string, int64_t>;
+SplitCaps parse_split_caps(const std::string& text) {
+  SplitCaps caps;
+  if (text.empty()) return caps;
+  const std::string setting = "--limit-per-split '" + text + "'";
+  if (text.find('=') == std::string::npos) {
+    caps[""] = spec::to_int(text, setting, 0);
+    return caps;
+  }
+  for (const auto& item : spec::split_list(text, setting)) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) throw InputError(setting + ": '" + item + "' is not SPLIT=N");
+    if (!caps.emplace(item.substr(0, eq), spec::to_int(item.substr(eq + 1), setting, 0)).second)
+      throw InputError(setting + ": split '" + item.substr(0, eq) + "' is given twice");
+  }
+  return caps;
+}
+int64_t split_cap(const SplitCaps& caps, const std::string& split) {
+  auto it = caps.find(split);
+  if (it == caps.end()) it = caps.find("");
+  return it == caps.end() ? INT64_MAX : it->second;
+}
+// The most snippets the caps allow when --splits names every split kept and each has a cap; -1 when unbounded.
+int64_t caps_total(const SplitCaps& caps, const std::string& splits) {
+  if (caps.empty() || splits.empty()) return -1;
+  int64_t total = 0;
+  for (const auto& s : spec::split_list(splits, "--splits")) {
+    const int64_t cap = split_cap(caps, s);
+    if (cap == INT64_MAX) return -1;
+    total += cap;
+  }
+  return total;
+}
 
 struct StopReading {};  // thrown through the corpus reader's sink to stop early
 
@@ -249,6 +287,8 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
     }
   }
 
+  const SplitCaps split_caps = parse_split_caps(opt.limit_per_split);  // before the store: a bad cap writes nothing
+  const int64_t caps_limit = caps_total(split_caps, opt.splits);       // every kept split full: stop reading
   store::WriterOptions wo;
   wo.mode = opt.overwrite ? store::WriterOptions::Mode::overwrite : store::WriterOptions::Mode::resume;
   wo.gzip = opt.gzip;
@@ -258,6 +298,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
   if (progress) {
     int64_t total = count_records(opt.corpus, opt.shard_index, opt.shard_count);
     if (opt.limit > 0) total = std::min(total, opt.limit);
+    if (caps_limit >= 0) total = std::min(total, caps_limit);
     progress->set_total(total);
     progress->set_extra_unit("tokens");
     progress->advance(sum.resumed_from);
@@ -292,12 +333,14 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
       });
       corpus::ReadOptions ro;
       int64_t record = -1, kept = 0, group_tokens = 0;
+      std::map<std::string, int64_t> kept_in_split;  // for --limit-per-split
       Group group;
       try {
         corpus::read_jsonl(opt.corpus, ro, rep, [&](corpus::Snippet&& s) {
           if (failure.stop) throw StopReading{};
           if (++record % opt.shard_count != opt.shard_index) return;
           if (opt.limit > 0 && kept >= opt.limit) throw StopReading{};
+          if (caps_limit >= 0 && kept >= caps_limit) throw StopReading{};
           ++sum.records;
           if (plan.language != "any" && s.language != plan.language) {
             ++sum.skipped[int(Skip::other_language)];
@@ -307,6 +350,11 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
             ++sum.skipped[int(Skip::other_split)];
             return;
           }
+          if (!split_caps.empty() && kept_in_split[s.split] >= split_cap(split_caps, s.split)) {
+            ++sum.skipped[int(Skip::split_full)];
+            return;
+          }
+          const std::string split = s.split;
           auto r = prepare(std::move(s), record, tokenizer, plan.prepare);
           if (r.skip != Skip::none) {
             ++sum.skipped[int(r.skip)];
@@ -315,6 +363,7 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
             if (++shown_skips <= 10) warn("skipped " + r.message + (shown_skips == 10 ? " (further skips only counted)" : ""));
             return;
           }
+          ++kept_in_split[split];
           if (++kept <= sum.resumed_from) return;  // already committed by an earlier run
           if (context_prefix) r.prepared.prefix_ids = context_prefix->before(record);
           group_tokens += r.prepared.alignment.n_subwords();

@@ -17,6 +17,7 @@ const char* skip_name(Skip s) {
     case Skip::too_long: return "too_long";
     case Skip::other_language: return "other_language";
     case Skip::other_split: return "other_split";
+    case Skip::split_full: return "split_full";
   }
   return "?";
 }

@@ -27,8 +27,8 @@ struct PrepareOptions {
   bool add_special_tokens = true;   // the tokenizer's post-processor (BOS/CLS/SEP) as the model was trained
 };
 
-enum class Skip { none, parse_error, no_words, too_long, other_language, other_split };
-inline constexpr int kNumSkips = 6;
+enum class Skip { none, parse_error, no_words, too_long, other_language, other_split, split_full };
+inline constexpr int kNumSkips = 7;
 const char* skip_name(Skip s);
 
 struct Prepared {

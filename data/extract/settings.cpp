@@ -94,6 +94,7 @@ store::Manifest make_manifest(const ExtractOptions& opt, const Plan& plan, const
                                       : "checkpoint"}};
   // Only when some scaling ran, so stores of unscaled models keep their settings hash.
   if (!plan.rope_scaling.empty()) settings["rope_scaling"] = plan.rope_scaling;
+  if (!opt.limit_per_split.empty()) settings["limit_per_split"] = opt.limit_per_split;  // only when set, as above
   // Likewise only with a prefix, so stores without one are unchanged.
   if (plan.prepare.prefix_tokens > 0) {
     settings["context_prefix"] = plan.prepare.prefix_tokens;

@@ -150,6 +150,33 @@ TEST_F(Extract, PackingModesGiveTheSameStore) {
   }
 }
 
+TEST_F(Extract, LimitPerSplitCapsEachSplitInCorpusOrder) {
+  const auto corpus = write_corpus(dir_, 40);  // every 10th record is a test function, the rest train
+  auto o = tiny_options(*model_, corpus, dir_ + "/caps.h5");
+  o.limit_per_split = "train=5,test=2";
+  auto sum = extract(o, nullptr, {});
+  EXPECT_EQ(sum.snippets, 7);
+  EXPECT_EQ(sum.skipped[int(Skip::split_full)], 33);
+  EXPECT_NE(sum.format().find("split_full 33"), std::string::npos) << sum.format();
+  // With --splits naming every kept split, reading stops once each is full: train at record 5, test at record 10.
+  o.out = dir_ + "/stops.h5";
+  o.splits = "train,test";
+  sum = extract(o, nullptr, {});
+  EXPECT_EQ(sum.snippets, 7);
+  EXPECT_EQ(sum.records, 11);
+  o.splits = "";
+  o.out = dir_ + "/every.h5";
+  o.limit_per_split = "3";  // every split
+  sum = extract(o, nullptr, {});
+  EXPECT_EQ(sum.snippets, 6);
+  o.out = dir_ + "/bad.h5";
+  o.limit_per_split = "train=-1";
+  EXPECT_THROW(extract(o, nullptr, {}), ps::InputError);
+  o.limit_per_split = "train=2,train=3";
+  EXPECT_THROW(extract(o, nullptr, {}), ps::InputError);
+  EXPECT_FALSE(std::filesystem::exists(o.out));  // a bad cap writes nothing
+}
+
 TEST_F(Extract, SkipsBadSnippetsAndCountsThem) {
   const auto corpus = write_corpus(dir_, 10, /*with_bad=*/true);
   std::vector<std::string> warnings;
