@@ -40,6 +40,7 @@ struct F1Row {
   int64_t k;
   double f1, std;
   double valid;  // mean validation F1; NaN when the summary has none
+  int n_seeds;   // 0 when the summary has no n_seeds column
 };
 std::vector<F1Row> f1_rows(const plot::CsvTable& s) {
   if (s.header.empty()) return {};
@@ -47,11 +48,13 @@ std::vector<F1Row> f1_rows(const plot::CsvTable& s) {
   const int f1 = s.column("f1_macro_mean"), sd = s.column("f1_macro_std");
   const bool has_valid = std::find(s.header.begin(), s.header.end(), "valid_f1_macro_mean") != s.header.end();
   const int valid = has_valid ? s.column("valid_f1_macro_mean") : -1;
+  const bool has_n = std::find(s.header.begin(), s.header.end(), "n_seeds") != s.header.end();
+  const int n_seeds = has_n ? s.column("n_seeds") : -1;
   std::vector<F1Row> out;
   for (size_t r = 0; r < s.rows.size(); ++r) {
     if (s.rows[r][task] != "real") continue;
     out.push_back({s.rows[r][model], (int)number(s, r, layer), (int64_t)number(s, r, k), number(s, r, f1),
-                   number(s, r, sd), has_valid ? number(s, r, valid) : kNaN});
+                   number(s, r, sd), has_valid ? number(s, r, valid) : kNaN, has_n ? (int)number(s, r, n_seeds) : 0});
   }
   return out;
 }
@@ -218,7 +221,18 @@ double f1_at(const plot::CsvTable& summary, const std::string& model, int layer,
   return kNaN;
 }
 
-Findings findings(const StudyInputs& in) {
+namespace {
+// The inputs the headline comparison reads: the headline summary where there is one.
+StudyInputs headline_view(const StudyInputs& in) {
+  if (in.headline.header.empty()) return in;
+  StudyInputs h = in;
+  h.probe_summary = in.headline;
+  return h;
+}
+}  // namespace
+
+Findings findings(const StudyInputs& all) {
+  const StudyInputs in = headline_view(all);
   Findings f;
   f.trained = best_f1(in.probe_summary, in.trained);
   for (const auto& m : in.random_baselines) {
@@ -289,7 +303,7 @@ Findings findings(const StudyInputs& in) {
     const std::vector<Checkpoint> steps = by_step(in);
     std::string f1s, idv;
     for (const auto& c : steps) {
-      const Best b = best_f1(in.probe_summary, c.label);
+      const Best b = best_f1(all.probe_summary, c.label);  // the checkpoints are in the main summary only
       f1s += (f1s.empty() ? "" : " → ") + ("step " + std::to_string(c.step) + ": " + (b.found ? fmt(b.f1) : "–"));
       idv += (idv.empty() ? "" : " → ") + fmt(mean_id(ids, c.label, "twonn"), 1);
     }
@@ -363,7 +377,7 @@ Claim middle_peak(const StudyInputs& in) {
   const auto row = [&](int l) {
     for (const auto& r : rows)
       if (r.model == in.trained && r.k == k && r.layer == l) return r;
-    return F1Row{"", l, k, kNaN, kNaN, kNaN};
+    return F1Row{"", l, k, kNaN, kNaN, kNaN, 0};
   };
   const F1Row top = row(best), first = row(*layers.begin()), last = row(*layers.rbegin());
   const bool interior = best > *layers.begin() && best < *layers.rbegin() &&
@@ -412,7 +426,10 @@ Claim lower_id(const StudyInputs& in) {
 std::vector<Claim> paper_claims(const StudyInputs& in) {
   const Best t = best_f1(in.probe_summary, in.trained);
   if (!t.found) return {};
-  return {above_every_baseline(in, t), random_like_embeddings(in), middle_peak(in), interior_k(in, t), lower_id(in)};
+  const StudyInputs h = headline_view(in);
+  const Best th = best_f1(h.probe_summary, in.trained);
+  return {th.found ? above_every_baseline(h, th) : above_every_baseline(in, t), random_like_embeddings(h), middle_peak(in),
+          interior_k(in, t), lower_id(in)};
 }
 
 StudyInputs for_language(const StudyInputs& in, const std::string& language) {
@@ -429,6 +446,7 @@ StudyInputs for_language(const StudyInputs& in, const std::string& language) {
   };
   StudyInputs out = in;
   out.probe_summary = keep(in.probe_summary);
+  if (!in.headline.header.empty()) out.headline = keep(in.headline);
   out.baselines = keep(in.baselines);
   return out;
 }
@@ -445,6 +463,18 @@ std::string study_markdown(const StudyInputs& in) {
   if (!claims.empty()) {
     md << "\n## The paper's findings on this model\n\n| finding | verdict | evidence |\n|---|---|---|\n";
     for (const auto& c : claims) md << "| " << c.finding << " | **" << c.verdict << "** | " << c.evidence << " |\n";
+  }
+  if (!in.headline.header.empty()) {
+    // Every headline fit, so the comparison above can be checked row by row.
+    const StudyInputs h = headline_view(in);
+    const Findings hf = findings(in);
+    md << "\n## Headline comparison (the headline summary: its own, larger probe budget)\n\n"
+       << "| model | layer | k | seeds | test F1 | valid F1 | gap to the trained best |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& r : f1_rows(h.probe_summary)) {
+      md << "| " << r.model << " | " << r.layer << " | " << r.k << " | " << r.n_seeds << " | " << fmt(r.f1)
+         << (r.std > 0 ? " ± " + fmt(r.std) : "") << " | " << fmt(r.valid) << " | "
+         << (hf.trained.found ? fmt(hf.trained.f1 - r.f1) : "–") << " |\n";
+    }
   }
   if (!in.setup_lines.empty()) {
     md << "\n## Setup\n\n";

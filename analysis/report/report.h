@@ -23,6 +23,10 @@ struct FigureRef {
 struct StudyInputs {
   std::string title = "Probescope study";
   plot::CsvTable probe_summary;  // `probe ast` summary.csv: model,layer,k,task,f1_macro_mean,f1_macro_std,...
+  // Optional: fits of the trained model's best layer, its layer 0 and the random baselines at another (larger)
+  // budget than the layer and k curves. When given, the headline comparison (the findings' first line, "above
+  // every baseline", "random ≈ embeddings") reads it; the curves, checkpoints and ID read probe_summary.
+  plot::CsvTable headline;
   plot::CsvTable id;             // `id` id.csv: model,layer,estimator,id,lo,hi,...
   plot::CsvTable baselines;      // `probe ast` baselines.csv: model,language,baseline,layer,f1_macro_mean,...
   std::string trained;           // label of the trained model

@@ -14,7 +14,7 @@ namespace ps::cli {
 namespace {
 
 struct ReportArgs {
-  std::string probe_summary, id, out, language;
+  std::string probe_summary, headline_summary, id, out, language;
   std::vector<std::string> checkpoints, figures, baselines;
   ps::report::StudyInputs in;
 };
@@ -22,6 +22,7 @@ struct ReportArgs {
 void run_report(ReportArgs& a) {
   namespace rp = ps::report;
   if (!a.probe_summary.empty()) a.in.probe_summary = ps::plot::read_csv_file(a.probe_summary);
+  if (!a.headline_summary.empty()) a.in.headline = ps::plot::read_csv_file(a.headline_summary);
   if (!a.id.empty()) a.in.id = ps::plot::read_csv_file(a.id);
   for (const auto& b : a.baselines) {  // several sweeps' baselines.csv: one table, headers must agree
     const ps::plot::CsvTable t = ps::plot::read_csv_file(b);
@@ -66,6 +67,9 @@ void add_report_command(CLI::App& app) {
       "report", "Markdown report of a probing study from `probe ast` summary.csv and `id` id.csv: F1 by layer and k "
                 "against baselines, intrinsic dimension by layer, changes over training checkpoints, figures");
   cmd->add_option("--probe-summary", a->probe_summary, "summary.csv written by `probescope probe ast`");
+  cmd->add_option("--headline-summary", a->headline_summary,
+                  "a second summary.csv (e.g. fits at the paper's probe budget at the best layer, layer 0 and the "
+                  "random baselines' best): the trained-vs-baselines comparison reads it instead of --probe-summary");
   cmd->add_option("--id", a->id, "id.csv written by `probescope id`");
   cmd->add_option("--baselines", a->baselines,
                   "baselines.csv written by `probescope probe ast` (trivial trees and the alignment cap on the "

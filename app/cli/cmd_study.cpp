@@ -101,6 +101,7 @@ void add_study_command(CLI::App& app) {
 
   struct CollectArgs {
     std::string dir, out;
+    std::vector<std::string> summaries;
   };
   auto c = std::make_shared<CollectArgs>();
   auto* collect = study->add_subcommand(
@@ -108,10 +109,20 @@ void add_study_command(CLI::App& app) {
                  "spreads over seeds recomputed; fails naming a missing or duplicated cell");
   collect->add_option("DIR", c->dir, "study directory")->required();
   collect->add_option("--out", c->out, "output directory (default DIR/results/collect)");
+  collect->add_option("--summary", c->summaries,
+                      "PROBE=NAME: join probe PROBE only with the probes of summary NAME, into OUT/NAME/<language> "
+                      "(a headline at another budget); repeatable");
   collect->callback(guarded("study collect", [c] {
     const auto plan = ps::study::read_plan(c->dir);
     const std::string out = c->out.empty() ? plan.results_dir + "/collect" : c->out;
-    const size_t n = ps::study::collect(plan, out);
+    std::map<std::string, std::string> summary_of;
+    for (const auto& s : c->summaries) {
+      const auto eq = s.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == s.size())
+        throw ps::InputError("study collect: --summary '" + s + "': expected PROBE=NAME");
+      summary_of[s.substr(0, eq)] = s.substr(eq + 1);
+    }
+    const size_t n = ps::study::collect(plan, out, summary_of);
     std::printf("%s: %zu fits joined\n", out.c_str(), n);
   }));
 

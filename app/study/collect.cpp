@@ -30,9 +30,10 @@ std::string task_language(const Task& t) {
 
 }  // namespace
 
-size_t collect(const Plan& plan, const std::string& out) {
+size_t collect(const Plan& plan, const std::string& out, const std::map<std::string, std::string>& summary_of) {
   // groups per language: one group per probe stage (its slices)
   std::map<std::string, std::vector<std::vector<std::string>>> by_language;
+  std::map<std::string, std::map<std::string, std::vector<std::vector<std::string>>>> by_summary;  // name → language → groups
   std::vector<std::vector<std::string>> all;
   for (const auto& st : plan.stages) {
     if (st.kind != "probe") continue;
@@ -45,14 +46,20 @@ size_t collect(const Plan& plan, const std::string& out) {
       per_lang[task_language(t)].push_back(file);
       every.push_back(file);
     }
+    const auto named = summary_of.find(st.name.substr(6));
     for (auto& [lang, files] : per_lang) {
-      by_language[lang].push_back(files);
+      if (named != summary_of.end()) by_summary[named->second][lang].push_back(files);
+      else by_language[lang].push_back(files);
       // Each probe alone too: the report reads one probe's baselines (as script/quickstart read one sweep's).
       ps::probes::join_sweep_results({files}, (fs::path(out) / "probe" / st.name.substr(6) / lang).string());
     }
-    if (!every.empty()) all.push_back(every);
+    if (!every.empty() && named == summary_of.end()) all.push_back(every);
   }
-  if (all.empty()) throw InputError("collect: the plan has no probe tasks");
+  for (const auto& [name, langs] : by_summary)
+    for (const auto& [lang, groups] : langs) ps::probes::join_sweep_results(groups, (fs::path(out) / name / lang).string());
+  if (all.empty())
+    throw InputError(by_summary.empty() ? "collect: the plan has no probe tasks"
+                                        : "collect: every probe has a summary of its own; the study's summary has none");
   fs::create_directories(out);
   ps::probes::join_sweep_results(all, (fs::path(out) / "all").string());
   for (const auto& [lang, groups] : by_language) ps::probes::join_sweep_results(groups, (fs::path(out) / lang).string());
@@ -108,9 +115,17 @@ void publish(const Plan& plan, const PublishOptions& o, const std::string& marke
       const std::string name = t.id.substr(t.id.find('/') + 1);
       if (st.kind == "collect") {
         for (const auto& e : fs::directory_iterator(t.output))
-          if (e.is_directory())
+          if (e.is_directory()) {
             for (const char* f : {"probe_summary.csv", "baselines.csv", "results.csv"})
               if (fs::exists(e.path() / f)) copy(e.path() / f, res / e.path().filename() / f);
+            // A probe summary of its own (collect's summary_of): OUT/<name>/<language>/, but not OUT/probe/.
+            if (e.path().filename() != "probe" && !fs::exists(e.path() / "summary.csv"))
+              for (const auto& lang : fs::directory_iterator(e.path()))
+                if (lang.is_directory())
+                  for (const char* f : {"summary.csv", "baselines.csv", "results.csv"})
+                    if (fs::exists(lang.path() / f))
+                      copy(lang.path() / f, res / e.path().filename() / lang.path().filename() / f);
+          }
         copy(fs::path(t.output) / "probe_summary.csv", res / "probe_summary.csv");
       } else if (st.kind == "id") {
         copy(fs::path(t.output) / "id.csv", res / name / "id" / "id.csv");

@@ -1,6 +1,7 @@
 #pragma once
 // `study collect` and `study publish`: the study's per-task results joined (collect) and laid out under
 // DIR/results (publish).
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,10 @@ namespace ps::study {
 // over seeds recomputed) into OUT/all/ and OUT/<language>/ (results.json/csv, summary.csv, baselines.csv) and
 // OUT/probe_summary.csv (every language). InputError naming a missing or duplicated cell, or a probe task
 // that has not finished. Returns the number of fit rows.
-size_t collect(const Plan& plan, const std::string& out);
+// summary_of: probe name (without "probe.") → a summary name; those probes are joined only with each other,
+// into OUT/<name>/<language>/summary.csv, and stay out of OUT/all and OUT/<language> (their cells may repeat the
+// quick grid's at another budget).
+size_t collect(const Plan& plan, const std::string& out, const std::map<std::string, std::string>& summary_of = {});
 
 struct PublishOptions {
   std::string title;

@@ -64,12 +64,15 @@ void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std:
   ExtractSpec x = s.extract;
   x.dtype = study_dtype(x.dtype);
   auto extract_task = [&](const ModelSpec& m, const CorpusSpec& c, const std::string& id, int shard, int shards,
-                          int64_t limit, const std::string& attention_layers) {
-    json settings = {{"corpus_splits", c.splits}, {"limit", limit},        {"layers", x.layers},
+                          int64_t limit, const std::string& attention_layers, const std::string& per_split = "",
+                          const std::string& splits_override = "") {
+    const std::string splits = splits_override.empty() ? c.splits : splits_override;
+    json settings = {{"corpus_splits", splits}, {"limit", limit},        {"layers", x.layers},
                      {"store_dtype", x.store_dtype}, {"dtype", x.dtype},  {"pool", x.pool},
                      {"token_budget", x.token_budget}, {"label", m.name}, {"random_weights", m.random_weights},
                      {"random_scope", m.random_scope}, {"shard", std::to_string(shard) + "/" + std::to_string(shards)},
                      {"attention_layers", attention_layers}};
+    if (!per_split.empty()) settings["limit_per_split"] = per_split;  // only when set: older plans keep their hashes
     std::vector<std::string> deps;
     if (b.has("intervene/" + m.name)) deps.push_back("intervene/" + m.name);
     const std::vector<std::string> inputs = {deps.empty() ? model_input[m.name] : std::string("intervened"),
@@ -81,7 +84,8 @@ void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std:
                                                  "--layers", x.layers, "--label", m.name, "--threads", "{threads}",
                                                  "--store-dtype", x.store_dtype, "--dtype", x.dtype, "--pool", x.pool,
                                                  "--token-budget", std::to_string(x.token_budget), "--out", out};
-                   if (!c.splits.empty()) a.insert(a.end(), {"--splits", c.splits});
+                   if (!splits.empty()) a.insert(a.end(), {"--splits", splits});
+                   if (!per_split.empty()) a.insert(a.end(), {"--limit-per-split", per_split});
                    if (shards > 1) a.insert(a.end(), {"--shard", std::to_string(shard) + "/" + std::to_string(shards)});
                    if (m.random_weights >= 0)
                      a.insert(a.end(), {"--random-weights", std::to_string(m.random_weights), "--random-scope", m.random_scope});
@@ -93,12 +97,12 @@ void expand_models_and_stores(const Study& s, Plan& p, Builder& b, std::map<std:
   for (const auto& m : s.models)
     for (const auto& c : s.corpora)
       for (int i = 0; i < x.shards; ++i)
-        extract_task(m, c, "extract/" + m.name + "." + c.language + ".s" + std::to_string(i), i, x.shards, c.limit, "");
+        extract_task(m, c, "extract/" + m.name + "." + c.language + ".s" + std::to_string(i), i, x.shards, c.limit, "", c.limit_per_split);
   for (const auto& a : s.attention)
     for (const auto& m : s.models)
       for (const auto& c : s.corpora)
         if (m.name == a.model && c.language == a.language)
-          extract_task(m, c, "extract/attention." + a.name, 0, 1, a.limit, a.layers);
+          extract_task(m, c, "extract/attention." + a.name, 0, 1, a.limit, a.layers, "", a.splits);
 
   b.stage("merge", "merge", {"extract"});
   for (const auto& m : s.models)

@@ -89,8 +89,19 @@ void expand_late_stages(const Study& s, Plan& p, Builder& b) {
   for (const auto& pr : s.probes) probe_names.push_back(pr.name);
   b.stage("collect", "collect", probe_stages);
   if (!probe_tasks.empty()) {
-    sub.collect_id = b.add("collect", "collect/probes", {{"probes", probe_names}}, {}, probe_tasks, "collected",
-                           [&](const std::string& out) { return std::vector<std::string>{"study", "collect", p.dir, "--out", out}; })
+    json settings = {{"probes", probe_names}};
+    std::vector<std::string> summary_args;  // --summary PROBE=NAME for the probes with a summary of their own
+    for (const auto& pr : s.probes)
+      if (!pr.summary.empty()) {
+        settings["summaries"][pr.name] = pr.summary;  // only when some probe has one: older plans keep their hashes
+        summary_args.insert(summary_args.end(), {"--summary", pr.name + "=" + pr.summary});
+      }
+    sub.collect_id = b.add("collect", "collect/probes", settings, {}, probe_tasks, "collected",
+                           [&](const std::string& out) {
+                             std::vector<std::string> a = {"study", "collect", p.dir, "--out", out};
+                             a.insert(a.end(), summary_args.begin(), summary_args.end());
+                             return a;
+                           })
                          .id;
   }
 
@@ -159,6 +170,11 @@ void expand_late_stages(const Study& s, Plan& p, Builder& b) {
         if (probe.empty() && wants(pr.languages, c.language)) probe = pr.name;
       a.insert(a.end(), {"--probe-summary", sub("{probe_summary}", c.language, deps), "--baselines",
                          b.task(sub.collect_id).output + "/probe/" + probe + "/" + c.language + "/baselines.csv"});
+      bool headline_here = false;  // the headline's probes may skip a language
+      for (const auto& pr : s.probes) headline_here = headline_here || (pr.summary == r.headline && wants(pr.languages, c.language));
+      if (!r.headline.empty() && headline_here)
+        a.insert(a.end(), {"--headline-summary",
+                           b.task(sub.collect_id).output + "/" + r.headline + "/" + c.language + "/summary.csv"});
     }
     if (sub.id_task.count(c.language)) a.insert(a.end(), {"--id", sub("{id_csv}", c.language, deps)});
     a.insert(a.end(), {"--language", c.language, "--trained", r.trained});

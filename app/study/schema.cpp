@@ -73,6 +73,10 @@ void parse_probes(Study& s, Table& root, const toml::table& doc) {
     spec.epochs = static_cast<int>(p.integer("epochs", 0, 0, 100000));
     spec.steps_per_epoch = static_cast<int>(p.integer("steps_per_epoch", 625, 0, 100000000));
     spec.batch_size = static_cast<int>(p.integer("batch_size", 0, 0, 1 << 20));
+    spec.summary = p.str("summary", "");
+    if (spec.summary.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != std::string::npos ||
+        spec.summary == "all" || spec.summary == "probe")
+      p.fail("summary", "'" + spec.summary + "': letters, digits, - and _ only, and not 'all' or 'probe'");
     spec.patience = static_cast<int>(p.integer("patience", 0, 0, 100000));
     spec.lr = p.number("lr", 0);
     spec.split = p.str("split", "0.8,0.1,0.1");
@@ -145,6 +149,11 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
     bool ok = false;
     for (const auto& p : s.probes) ok = ok || p.name == s.report.baselines_probe;
     if (!ok) root.fail("report", "baselines_probe: no probe named '" + s.report.baselines_probe + "'");
+  }
+  if (!s.report.headline.empty()) {
+    bool ok = false;
+    for (const auto& p : s.probes) ok = ok || p.summary == s.report.headline;
+    if (!ok) root.fail("report", "headline: no [[probe]] has summary = '" + s.report.headline + "'");
   }
   root.check_unknown();
   return s;

@@ -24,6 +24,7 @@ struct CorpusSpec {
   std::string path;                   // corpus JSONL (absolute)
   std::string splits = "valid,test";  // extract --splits ("" = all)
   int64_t limit = 0;                  // extract --limit (0 = all)
+  std::string limit_per_split;        // extract --limit-per-split: "N" or "train=3000,valid=500" ("" = no cap)
 };
 
 struct ExtractSpec {
@@ -48,6 +49,10 @@ struct ProbeSpec {
   int64_t split_seed = 123;
   int64_t max_train = 0, max_valid = 0, max_test = 0;
   int tasks = 1;                      // slices of each sweep's grid (probe --task i/N), one task each
+  // "" = joined into the study's summary with every other probe; a name = joined only with the probes of that
+  // name, into collect/<name>/<language>: fits at another budget (a headline at the paper's) then never share
+  // a grid cell with the quick grid's.
+  std::string summary;
 };
 
 struct IdSpec {
@@ -63,6 +68,7 @@ struct AttentionSpec {                // a small attention-pattern store (extrac
   std::string model, language;        // one model, one corpus
   std::string layers = "all";
   int64_t limit = 4;
+  std::string splits;                 // extract --splits for these functions ("" = the corpus's splits)
   bool stats = true;                  // also `probescope attention stats` on it
 };
 
@@ -81,6 +87,8 @@ struct ReportSpec {
   std::string trained;                // model name of the trained model
   std::vector<std::string> random;    // random-weights baselines
   std::string baselines_probe;        // the probe whose baselines.csv the report reads (default: the first)
+  std::string headline;               // a probe `summary` name: the trained-vs-baselines comparison reads it
+
   bool checkpoints = true;            // report every checkpoint model
   int64_t final_step = -1;            // -1: the trained model's train_log.csv last step, when present
   std::vector<std::string> setup;     // Setup lines; {language} substituted

@@ -56,6 +56,10 @@ void parse_rest(Study& s, Table& root, const toml::table& doc, const std::string
     if (!fs::is_regular_file(spec.path)) c.fail("path", spec.path + ": no such file");
     spec.splits = c.str("splits", "valid,test");
     spec.limit = c.integer("limit", 0, 0, INT64_MAX);
+    if (const toml::node* n = t->get("limit_per_split"); n && n->is_integer())
+      spec.limit_per_split = std::to_string(c.integer("limit_per_split", 0, 0, INT64_MAX));
+    else
+      spec.limit_per_split = c.str("limit_per_split", "");
     if (known_language(s, spec.language)) c.fail("language", "'" + spec.language + "' is given by another [[corpus]]");
     c.check_unknown();
     s.corpora.push_back(spec);
@@ -105,6 +109,7 @@ void parse_rest(Study& s, Table& root, const toml::table& doc, const std::string
     if (!known_language(s, spec.language)) a.fail("language", "no corpus with language '" + spec.language + "'");
     spec.layers = a.str("layers", "all");
     spec.limit = a.integer("limit", 4, 1, INT64_MAX);
+    spec.splits = a.str("splits", "");
     spec.stats = a.boolean("stats", true);
     for (const auto& o : s.attention)
       if (o.name == spec.name) a.fail("name", "'" + spec.name + "' is already the name of another [[attention]]");
@@ -140,6 +145,7 @@ void parse_rest(Study& s, Table& root, const toml::table& doc, const std::string
     for (const auto& m : rp.random)
       if (!known_model(s, m)) r.fail("random", "no model named '" + m + "'");
     rp.baselines_probe = r.str("baselines_probe", "");
+    rp.headline = r.str("headline", "");  // checked against the probes in load_study (parsed after this)
     rp.checkpoints = r.boolean("checkpoints", true);
     rp.final_step = r.integer("final_step", -1, -1, INT64_MAX);
     rp.setup = r.strings("setup", {});

@@ -249,3 +249,37 @@ TEST(Report, PaperClaimsHoldOnAPlantedStudyAndFailWhenPlantedOtherwise) {
   EXPECT_EQ(ps::report::paper_claims(in)[3].verdict, "not measured");
   EXPECT_NE(ps::report::study_markdown(in).find("## The paper's findings on this model"), std::string::npos);
 }
+
+// A headline summary (larger probe budget at the chosen layers) decides the comparison with every baseline,
+// while the layer and k curves still come from the main summary: planted so the two disagree.
+TEST(Report, AHeadlineSummaryDecidesTheBaselineComparisonAndTheCurvesStay) {
+  StudyInputs in;
+  in.trained = "trained";
+  in.random_baselines = {"random"};
+  // The strong random baseline makes the main summary's comparison fail ...
+  std::string strong = planted_summary(true);
+  for (size_t at; (at = strong.find("0.31,0.01,0.31")) != std::string::npos;) strong.replace(at, 14, "0.60,0.01,0.60");
+  in.probe_summary = read_csv_table(strong, "summary.csv");
+  EXPECT_EQ(ps::report::paper_claims(ps::report::for_language(in, "go"))[0].verdict, "does not hold");
+  // ... and the headline, fitted longer, separates them.
+  in.headline = read_csv_table(
+      "model,language,layer,k,task,n_seeds,f1_macro_mean,f1_macro_std,valid_f1_macro_mean\n"
+      "trained,go,2,64,real,3,0.720,0.004,0.71\ntrained,go,0,64,real,3,0.400,0.005,0.40\n"
+      "random,go,1,64,real,3,0.410,0.006,0.41\ntrained,python,2,64,real,3,0.10,0.01,0.10\n",
+      "headline.csv");
+  const auto go = ps::report::for_language(in, "go");
+  EXPECT_EQ(go.headline.rows.size(), 3u);
+  const auto claims = ps::report::paper_claims(go);
+  ASSERT_EQ(claims.size(), 5u);
+  EXPECT_EQ(claims[0].verdict, "holds") << claims[0].evidence;
+  EXPECT_NE(claims[0].evidence.find("trained 0.720 ± 0.004"), std::string::npos) << claims[0].evidence;
+  EXPECT_EQ(claims[1].verdict, "holds") << claims[1].evidence;  // random 0.410 vs embeddings 0.400
+  EXPECT_EQ(claims[2].verdict, "holds") << claims[2].evidence;  // the main summary's middle peak
+  EXPECT_NE(claims[3].evidence.find("the best k is 64"), std::string::npos) << claims[3].evidence;
+  const auto f = ps::report::findings(go);
+  EXPECT_DOUBLE_EQ(f.trained.f1, 0.720);
+  EXPECT_DOUBLE_EQ(f.trained_layer0, 0.400);
+  const std::string md = ps::report::study_markdown(go);
+  EXPECT_NE(md.find("## Headline comparison"), std::string::npos) << md;
+  EXPECT_NE(md.find("| random | 1 | 64 | 3 | 0.410 ± 0.006 | 0.410 | 0.310 |"), std::string::npos) << md;
+}

@@ -189,5 +189,42 @@ TEST(StudyPlan, PaperStudyPlans) {
   EXPECT_EQ(p.stages.back().name, "publish");
 }
 
+// studies/quickstart.toml: probes train on the corpus's train split and are scored on held-out functions, and the
+// headline (another budget) is collected apart and read by every language's report.
+TEST(StudyPlan, QuickstartStudyHasAHeadlineApartFromItsCurves) {
+  const std::string file = std::string(PS_SOURCE_DIR) + "/studies/quickstart.toml";
+  for (const char* need : {"/data/models/roberta-code5/config.json", "/.cache/corpora/python.jsonl",
+                           "/.cache/corpora/javascript.jsonl", "/.cache/corpora/go.jsonl"})
+    if (!std::filesystem::exists(std::string(PS_SOURCE_DIR) + need))
+      GTEST_SKIP() << PS_SOURCE_DIR << need << " is missing (script/bootstrap builds the corpora)";
+  const Study st = load_study(file);
+  for (const auto& c : st.corpora) EXPECT_EQ(c.limit_per_split, "train=3000,valid=500,test=500") << c.language;
+  int headline = 0;
+  for (const auto& pr : st.probes) {
+    EXPECT_EQ(pr.split, "corpus") << pr.name;
+    if (pr.summary == "headline") {
+      ++headline;
+      EXPECT_EQ(pr.steps_per_epoch, 625) << pr.name;
+    } else {
+      EXPECT_EQ(pr.summary, "") << pr.name;
+    }
+  }
+  EXPECT_EQ(headline, 3);
+  EXPECT_EQ(st.report.headline, "headline");
+  const Plan p = expand_study(st, ps::test::scratch_dir("quickstart").string() + "/out", probescope());
+  const auto& collect = p.task("collect", 0).argv;
+  EXPECT_NE(std::find(collect.begin(), collect.end(), "headline_random=headline"), collect.end());
+  for (const auto& t : p.stage("report").tasks) {
+    const auto at = std::find(t.argv.begin(), t.argv.end(), "--headline-summary");
+    ASSERT_NE(at, t.argv.end()) << t.id;
+    EXPECT_NE(at[1].find("/headline/"), std::string::npos) << at[1];
+  }
+  for (const auto& t : p.stage("extract").tasks) {
+    const auto at = std::find(t.argv.begin(), t.argv.end(), "--splits");
+    ASSERT_NE(at, t.argv.end()) << t.id;
+    EXPECT_EQ(at[1], t.id.find("attention.") != std::string::npos ? "valid,test" : "train,valid,test") << t.id;
+  }
+}
+
 }  // namespace
 }  // namespace ps::study

@@ -194,5 +194,47 @@ TEST(StudyRun, CollectFailsOnAMissingAndOnADuplicatedCell) {
   EXPECT_GT(collect(p, out), 0u);
 }
 
+// A headline at another budget repeats a quick-grid cell (the best layer, seed 1) with other settings: in the
+// study's summary that is a duplicated cell, so it is joined apart, and the report compares from it.
+TEST(StudyRun, AHeadlineSummaryIsJoinedApartAndTheReportReadsIt) {
+  const std::string headline = "[[probe]]\nname = \"top\"\nlayers = \"best:layers\"\nk = [4]\nseeds = [1]\nepochs = 3\n"
+                               "steps_per_epoch = 4\nsplit = \"0.6,0.2,0.2\"\nsummary = \"headline\"\n\n";
+  const std::string tail = kTail + "headline = \"headline\"\n";
+  auto s = write_tiny_study("run_headline", probe_block("layers", "k = [4]\nseeds = [1]") + headline + tail);
+  const Plan p = plan_of(s);
+  const RunReport r = run_local(p);
+  ASSERT_TRUE(r.ok()) << r.summary();
+  const std::string collected = p.task("collect", 0).output;
+  size_t layer_rows = 0;
+  for (const auto& t : p.stage("probe.layers").tasks) layer_rows += ps::probes::read_results(t.output + "/results.json").size();
+  EXPECT_EQ(ps::probes::read_results(collected + "/all/results.json").size(), layer_rows);  // no headline row
+  const std::string summary = ps::read_file(collected + "/headline/python/summary.csv");
+  EXPECT_NE(summary.find("trained,python,"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("random,python,"), std::string::npos) << summary;
+  EXPECT_TRUE(fs::exists(p.results_dir + "/headline/python/summary.csv"));
+  const std::string report = ps::read_file(p.results_dir + "/report.md");
+  EXPECT_NE(report.find("Headline comparison"), std::string::npos) << report;
+  // The report's comparison cites the headline's fit of the trained model (epochs 3), not the quick grid's.
+  double trained_f1 = -1;
+  for (const auto& t : p.stage("probe.top").tasks)
+    for (const auto& row : ps::probes::read_results(t.output + "/results.json"))
+      if (row.model == "trained" && !row.control) trained_f1 = row.value("f1_macro");
+  ASSERT_GE(trained_f1, 0);
+  char f1[32];
+  std::snprintf(f1, sizeof f1, "%.3f", trained_f1);
+  EXPECT_NE(report.find("best AST-Probe F1 is " + std::string(f1)), std::string::npos) << f1 << "\n" << report;
+}
+
+// A study whose report names a headline no probe writes is refused at load, naming the key.
+TEST(StudyRun, AHeadlineWithoutItsProbesIsRefused) {
+  auto s = write_tiny_study("run_headline_bad", probe_block("layers", "k = [4]") + kTail + "headline = \"nope\"\n");
+  try {
+    plan_of(s);
+    ADD_FAILURE() << "a headline without probes was planned";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("headline: no [[probe]] has summary = 'nope'"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace ps::study
