@@ -164,13 +164,19 @@ TEST(StudyPlan, TwoStudiesWithOneCacheShareTheirStores) {
   EXPECT_NE(p1.dir, p2.dir);
 }
 
+// The shipped studies need the shipped encoder and the bootstrap's corpora: the first path missing, or "".
+std::string missing_shipped_inputs() {
+  for (const char* need : {"/data/models/roberta-code5/config.json", "/.cache/corpora/python.jsonl",
+                           "/.cache/corpora/javascript.jsonl", "/.cache/corpora/go.jsonl"})
+    if (!std::filesystem::exists(std::string(PS_SOURCE_DIR) + need)) return std::string(PS_SOURCE_DIR) + need;
+  return "";
+}
+
 // studies/paper.toml: the AST-Probe paper's protocol, plan only (a cluster's worth of work).
 TEST(StudyPlan, PaperStudyPlans) {
   const std::string file = std::string(PS_SOURCE_DIR) + "/studies/paper.toml";
-  for (const char* need : {"/data/models/roberta-code5/config.json", "/.cache/corpora/python.jsonl",
-                           "/.cache/corpora/javascript.jsonl", "/.cache/corpora/go.jsonl"})
-    if (!std::filesystem::exists(std::string(PS_SOURCE_DIR) + need))
-      GTEST_SKIP() << PS_SOURCE_DIR << need << " is missing (script/bootstrap builds the corpora)";
+  if (const std::string missing = missing_shipped_inputs(); !missing.empty())
+    GTEST_SKIP() << missing << " is missing (script/bootstrap builds the corpora)";
   const Study st = load_study(file);
   EXPECT_EQ(st.corpora.size(), 3u);
   const Plan p = expand_study(st, ps::test::scratch_dir("paper").string() + "/out", probescope());
@@ -193,10 +199,8 @@ TEST(StudyPlan, PaperStudyPlans) {
 // headline (another budget) is collected apart and read by every language's report.
 TEST(StudyPlan, QuickstartStudyHasAHeadlineApartFromItsCurves) {
   const std::string file = std::string(PS_SOURCE_DIR) + "/studies/quickstart.toml";
-  for (const char* need : {"/data/models/roberta-code5/config.json", "/.cache/corpora/python.jsonl",
-                           "/.cache/corpora/javascript.jsonl", "/.cache/corpora/go.jsonl"})
-    if (!std::filesystem::exists(std::string(PS_SOURCE_DIR) + need))
-      GTEST_SKIP() << PS_SOURCE_DIR << need << " is missing (script/bootstrap builds the corpora)";
+  if (const std::string missing = missing_shipped_inputs(); !missing.empty())
+    GTEST_SKIP() << missing << " is missing (script/bootstrap builds the corpora)";
   const Study st = load_study(file);
   for (const auto& c : st.corpora) EXPECT_EQ(c.limit_per_split, "train=3000,valid=500,test=500") << c.language;
   int headline = 0;
