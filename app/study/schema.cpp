@@ -150,6 +150,10 @@ Study load_study(const std::string& path, const std::vector<std::string>& overri
     for (const auto& p : s.probes) ok = ok || p.name == s.report.baselines_probe;
     if (!ok) root.fail("report", "baselines_probe: no probe named '" + s.report.baselines_probe + "'");
   }
+  for (const auto& p : s.probes)
+    for (const auto& c : s.corpora)
+      if (!p.summary.empty() && p.summary == c.language)  // collect writes both to OUT/<name>/
+        root.fail("probe", p.name + ": summary: '" + p.summary + "' is the name of a corpus language");
   if (!s.report.headline.empty()) {
     bool ok = false;
     for (const auto& p : s.probes) ok = ok || p.summary == s.report.headline;

@@ -61,6 +61,11 @@ TEST(StudySchema, WrongTypesAndValuesNameTheKey) {
   EXPECT_NE(error_of(s.file).find("no model named 'ghost'"), std::string::npos) << error_of(s.file);
   rewrite_study(s, "[extract]\nshards = 2\n");  // a second [extract] table: a TOML error with its line
   EXPECT_NE(error_of(s.file).find(s.file + ":"), std::string::npos) << error_of(s.file);
+  rewrite_study(s, probe_block("layers", "summary = \"a/b\""));
+  EXPECT_NE(error_of(s.file).find("probe[0].summary: 'a/b': letters, digits"), std::string::npos) << error_of(s.file);
+  rewrite_study(s, probe_block("layers", "summary = \"python\""));  // would share collect's OUT/python
+  EXPECT_NE(error_of(s.file).find("layers: summary: 'python' is the name of a corpus language"), std::string::npos)
+      << error_of(s.file);
   rewrite_study(s, "[figure]\nname = \"x\"\n");
   EXPECT_NE(error_of(s.file).find(": figure: expected [[figure]] tables"), std::string::npos) << error_of(s.file);
   rewrite_study(s, "[[figure]]\nname = \"x\"\nargs = [\"--out\", \"y\"]\n");
