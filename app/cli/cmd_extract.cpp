@@ -95,8 +95,8 @@ void add_extract_command(CLI::App& app) {
   cmd->add_option("--splits", o.splits, "keep only these corpus splits, e.g. valid,test (default: all)");
   cmd->add_option("--limit-per-split", o.limit_per_split,
                   "at most N snippets of each corpus split, or per split as train=3000,valid=500,test=500 (splits not "
-                  "named: no cap), in corpus order: train functions for a probe's train set and held-out ones for its "
-                  "test, where the corpus lists every train record first");
+                  "named: no cap), in corpus order and per shard like --limit: train functions for a probe's train set "
+                  "and held-out ones for its test, where the corpus lists every train record first");
   cmd->add_option("--random-weights", a->random_seed,
                   "use the architecture with random weights drawn from this seed (the probing baseline)");
   cmd->add_option("--random-scope", a->random_scope,

@@ -47,7 +47,7 @@ struct ExtractOptions {
   std::string splits;                    // keep only these corpus splits, e.g. "valid,test" ("" = all)
   // At most this many kept snippets of each corpus split (0 = no cap): a probe trained on the train split and
   // tested on held-out ones needs some of each, where the corpus lists every train record first.
-  // "N" (every split) or "train=3000,valid=500,test=500" (splits not named: no cap); "" = no cap.
+  // "N" (every split) or "train=3000,valid=500,test=500" (splits not named: no cap); "" = no cap. Per shard, as limit.
   std::string limit_per_split;
   bool overwrite = false;                // replace an existing store instead of resuming it
   std::optional<uint64_t> random_weights;  // the same architecture with random weights (a probing baseline)
