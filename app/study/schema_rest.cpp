@@ -4,6 +4,8 @@
 
 #include "app/study/schema.h"
 #include "app/study/schema_table.h"
+#include "models/util/error.h"
+#include "models/util/spec.h"
 
 namespace ps::study {
 
@@ -60,6 +62,11 @@ void parse_rest(Study& s, Table& root, const toml::table& doc, const std::string
       spec.limit_per_split = std::to_string(c.integer("limit_per_split", 0, 0, INT64_MAX));
     else
       spec.limit_per_split = c.str("limit_per_split", "");
+    try {
+      ps::spec::named_counts(spec.limit_per_split, "'" + spec.limit_per_split + "'");  // a typo fails at load, not in a task
+    } catch (const ps::InputError& e) {
+      c.fail("limit_per_split", e.what());
+    }
     if (known_language(s, spec.language)) c.fail("language", "'" + spec.language + "' is given by another [[corpus]]");
     c.check_unknown();
     s.corpora.push_back(spec);

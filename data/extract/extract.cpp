@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <climits>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
@@ -23,13 +23,13 @@
 #include "data/store/writer.h"
 #include "data/syntax/parse.h"
 #include "models/config/arch.h"
-#include "models/util/spec.h"
 #include "models/config/rope_scaling.h"
 #include "models/open/open_model.h"
 #include "models/safetensors/safetensors.h"
 #include "models/util/error.h"
 #include "models/util/files.h"
 #include "models/util/sha256.h"
+#include "models/util/spec.h"
 
 namespace ps::extract {
 
@@ -39,24 +39,9 @@ using detail::Plan;
 
 namespace {
 
-// --limit-per-split: "N" caps every split; "train=3000,valid=500" caps those named ("" key = every other split).
+// --limit-per-split (spec::named_counts): "N" caps every split; "train=3000,valid=500" caps those named ("" key =
+// every other split).
 using SplitCaps = std::map<std::string, int64_t>;
-SplitCaps parse_split_caps(const std::string& text) {
-  SplitCaps caps;
-  if (text.empty()) return caps;
-  const std::string setting = "--limit-per-split '" + text + "'";
-  if (text.find('=') == std::string::npos) {
-    caps[""] = spec::to_int(text, setting, 0);
-    return caps;
-  }
-  for (const auto& item : spec::split_list(text, setting)) {
-    const auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) throw InputError(setting + ": '" + item + "' is not SPLIT=N");
-    if (!caps.emplace(item.substr(0, eq), spec::to_int(item.substr(eq + 1), setting, 0)).second)
-      throw InputError(setting + ": split '" + item.substr(0, eq) + "' is given twice");
-  }
-  return caps;
-}
 int64_t split_cap(const SplitCaps& caps, const std::string& split) {
   auto it = caps.find(split);
   if (it == caps.end()) it = caps.find("");
@@ -68,7 +53,7 @@ int64_t caps_total(const SplitCaps& caps, const std::string& splits) {
   int64_t total = 0;
   for (const auto& s : spec::split_list(splits, "--splits")) {
     const int64_t cap = split_cap(caps, s);
-    if (cap == INT64_MAX) return -1;
+    if (cap > INT64_MAX - total) return -1;  // no cap (INT64_MAX), or caps too large to add up
     total += cap;
   }
   return total;
@@ -287,7 +272,8 @@ ExtractSummary extract(const ExtractOptions& opt, Progress* progress,
     }
   }
 
-  const SplitCaps split_caps = parse_split_caps(opt.limit_per_split);  // before the store: a bad cap writes nothing
+  const SplitCaps split_caps = spec::named_counts(opt.limit_per_split, "--limit-per-split '" + opt.limit_per_split + "'");
+  // (before the store: a bad cap writes nothing)
   const int64_t caps_limit = caps_total(split_caps, opt.splits);       // every kept split full: stop reading
   store::WriterOptions wo;
   wo.mode = opt.overwrite ? store::WriterOptions::Mode::overwrite : store::WriterOptions::Mode::resume;

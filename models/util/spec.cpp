@@ -43,6 +43,23 @@ bool try_int(std::string_view item, int64_t& out) {
   return ec == std::errc() && end == item.data() + item.size();
 }
 
+std::map<std::string, int64_t> named_counts(std::string_view text, std::string_view setting, int64_t min) {
+  std::map<std::string, int64_t> counts;
+  if (text.empty()) return counts;
+  if (text.find('=') == std::string_view::npos) {
+    counts[""] = to_int(text, setting, min);
+    return counts;
+  }
+  for (const auto& item : split_list(text, setting)) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw InputError(std::string(setting) + ": '" + item + "' is not NAME=N");
+    if (!counts.emplace(item.substr(0, eq), to_int(item.substr(eq + 1), setting, min)).second)
+      throw InputError(std::string(setting) + ": '" + item.substr(0, eq) + "' is given twice");
+  }
+  return counts;
+}
+
 int64_t to_int(std::string_view item, std::string_view setting, int64_t min, int64_t max) {
   int64_t v = 0;
   if (!try_int(item, v)) bad(setting, item, "is not an integer");

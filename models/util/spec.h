@@ -4,6 +4,7 @@
 // "<setting>: '<item>' is not an integer" (an InputError, exit code 2), never a bare "stoi".
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@ std::vector<int64_t> int_list(std::string_view text, std::string_view setting,
                               int64_t min = std::numeric_limits<int64_t>::min(),
                               int64_t max = std::numeric_limits<int64_t>::max());
 std::vector<double> number_list(std::string_view text, std::string_view setting);
+
+// Per-name counts: "N" → {"": N} (every name), "a=3,b=5" → {a: 3, b: 5}; each count >= min, no name twice.
+// (extract --limit-per-split and the study's limit_per_split, so both reject the same text the same way.)
+std::map<std::string, int64_t> named_counts(std::string_view text, std::string_view setting, int64_t min = 0);
 
 // Non-throwing form for callers that try an integer before another reading (an id or an index).
 bool try_int(std::string_view item, int64_t& out);

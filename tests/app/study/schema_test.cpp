@@ -61,6 +61,12 @@ TEST(StudySchema, WrongTypesAndValuesNameTheKey) {
   EXPECT_NE(error_of(s.file).find("no model named 'ghost'"), std::string::npos) << error_of(s.file);
   rewrite_study(s, "[extract]\nshards = 2\n");  // a second [extract] table: a TOML error with its line
   EXPECT_NE(error_of(s.file).find(s.file + ":"), std::string::npos) << error_of(s.file);
+  rewrite_study(s, probe_block("layers", ""));  // the corpus caps use extract --limit-per-split's grammar
+  std::string study = ps::read_file(s.file);
+  study.replace(study.find("splits = \"\"\n"), 12, "splits = \"\"\nlimit_per_split = \"train=x\"\n");
+  ps::write_file_atomic(s.file, study);
+  EXPECT_NE(error_of(s.file).find("corpus[0].limit_per_split: 'train=x': 'x' is not an integer"), std::string::npos)
+      << error_of(s.file);
   rewrite_study(s, probe_block("layers", "summary = \"a/b\""));
   EXPECT_NE(error_of(s.file).find("probe[0].summary: 'a/b': letters, digits"), std::string::npos) << error_of(s.file);
   rewrite_study(s, probe_block("layers", "summary = \"python\""));  // would share collect's OUT/python

@@ -1,6 +1,8 @@
 // SHA-256 against FIPS 180-4 / NIST vectors, streaming in any chunking; atomic writes; memory maps.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <filesystem>
 #include <random>
 #include <string>
@@ -161,6 +163,16 @@ TEST(Spec, ListsOfIntegersAndNumbersNameTheSettingOnBadInput) {
   EXPECT_EQ(v, 7);
   EXPECT_FALSE(try_int("7.0", v));
   EXPECT_FALSE(try_int("", v));
+}
+
+TEST(Spec, NamedCountsTakeOneForEveryNameOrOnePerName) {
+  using namespace ps::spec;
+  EXPECT_TRUE(named_counts("", "--limit-per-split").empty());
+  EXPECT_EQ(named_counts("7", "--limit-per-split"), (std::map<std::string, int64_t>{{"", 7}}));
+  EXPECT_EQ(named_counts("train=3000, test=5", "--limit-per-split"),
+            (std::map<std::string, int64_t>{{"train", 3000}, {"test", 5}}));
+  for (const char* bad : {"train=-1", "train=x", "=3", "train", "train=1,train=2", "-2"})
+    EXPECT_THROW(named_counts(bad, "--limit-per-split"), ps::InputError) << bad;
 }
 
 // One mask grammar for the forward (--mask) and the pictures (plot mask).
