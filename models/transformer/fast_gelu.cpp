@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -75,6 +76,14 @@ __attribute__((target("avx2,fma"))) void gelu_backward_bf16(const uint16_t* g, c
   for (; i < n; ++i) out[i] = float_to_bf16(bf16_to_float(g[i]) * gelu_grad_scalar(bf16_to_float(x[i])));
 }
 
+// parallel_for over [0, n) in chunks that start at multiples of 8, so only the tensor's last n % 8 elements take
+// the scalar tail (std::exp, no FMA: other roundings than the vector path): the result is then bit-for-bit the
+// same whatever the thread count, where chunk edges at a / threads put scalar tails mid-tensor.
+template <class F>
+void for_blocks_of_8(int64_t n, const F& f) {
+  at::parallel_for(0, (n + 7) / 8, (1 << 14) / 8, [&](int64_t a, int64_t b) { f(a * 8, std::min(b * 8, n)); });
+}
+
 bool kernel_applies(const at::Tensor& x) {
   return x.device().is_cpu() && x.is_contiguous() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) &&
          cpu_has_avx2_fma();
@@ -109,7 +118,7 @@ at::Tensor gelu_tanh_backward_fast(const at::Tensor& grad, const at::Tensor& x) 
   const void* g_p = grad.data_ptr();
   const void* x_p = x.data_ptr();
   void* out_p = out.data_ptr();
-  at::parallel_for(0, x.numel(), 1 << 14, [&](int64_t a, int64_t b) {
+  for_blocks_of_8(x.numel(), [&](int64_t a, int64_t b) {
     if (bf16)
       gelu_backward_bf16(static_cast<const uint16_t*>(g_p) + a, static_cast<const uint16_t*>(x_p) + a,
                          static_cast<uint16_t*>(out_p) + a, b - a);
@@ -126,7 +135,7 @@ at::Tensor gelu_tanh_fast(const at::Tensor& x) {
   const bool bf16 = x.scalar_type() == at::kBFloat16;
   const void* in_p = x.data_ptr();
   void* out_p = out.data_ptr();
-  at::parallel_for(0, n, 1 << 14, [&](int64_t a, int64_t b) {
+  for_blocks_of_8(n, [&](int64_t a, int64_t b) {
     if (bf16)
       gelu_bf16(static_cast<const uint16_t*>(in_p) + a, static_cast<uint16_t*>(out_p) + a, b - a);
     else

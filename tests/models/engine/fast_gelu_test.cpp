@@ -1,6 +1,7 @@
 // The one-pass GELU (tanh form) against LibTorch's own, in float32 and bfloat16, across the whole range.
 #include <gtest/gtest.h>
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "models/transformer/detail/fast_gelu.h"
 
@@ -82,3 +83,25 @@ TEST(FastGelu, TrainableFormFallsBackWhereTheKernelCannotRun) {
 }
 
 }  // namespace
+
+// Chunk edges fall on multiples of 8, so the scalar tail runs only at the end: the same bits at any thread count.
+TEST(FastGelu, SameBitsAtEveryThreadCount) {
+  const auto x0 = at::randn({100003}, at::TensorOptions().dtype(at::kFloat)) * 4;
+  if (!gelu_tanh_fast_applies(x0)) GTEST_SKIP() << "no AVX2/FMA on this CPU";
+  const auto up = at::randn(x0.sizes(), at::TensorOptions().dtype(at::kFloat));
+  const int threads = at::get_num_threads();
+  at::Tensor y1, g1;
+  for (int t : {1, 2, 3, 5}) {
+    at::set_num_threads(t);
+    auto x = x0.clone().requires_grad_(true);
+    const auto y = gelu_tanh(x);
+    y.mul(up).sum().backward();
+    if (!y1.defined()) {
+      y1 = y.detach(), g1 = x.grad();
+      continue;
+    }
+    EXPECT_TRUE(at::equal(y.detach(), y1)) << t << " threads";
+    EXPECT_TRUE(at::equal(x.grad(), g1)) << t << " threads";
+  }
+  at::set_num_threads(threads);
+}
