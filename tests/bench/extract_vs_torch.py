@@ -99,6 +99,20 @@ def useful_flops(seqs, layers, d):
     return float(sum(layers * (24 * d * d * n + 4 * d * n * n) for n in map(len, seqs)))
 
 
+def print_ratios(base):
+    """Ratios for each dtype: `--dtype auto` picks float32 where bf16 matmul does not pay, so the default's figure
+    is not always bf16's."""
+    for dt, short in (("float32", "fp32"), ("bfloat16", "bf16")):
+        e2e = base[f"probescope extract {dt} (end to end, incl. load)"]
+        fwd = base[f"probescope extract {dt} (forwards only)"]
+        after = base[f"probescope extract {dt} (end to end after load)"]
+        print(f"\nratios (probescope {short} end to end over ...):")
+        for name in base:
+            if name.startswith("PyTorch"):
+                print(f"  {name:56s} x{e2e / base[name]:.2f}")
+        print(f"  end to end / bare forward ({short}): {e2e / fwd:.2f} with the model load, {after / fwd:.2f} after it")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--probescope", required=True)
@@ -151,14 +165,7 @@ def main():
     print(f"\n{'run':58s} {'tokens/s':>9s} {'seconds':>8s} {'padding':>8s}")
     for name, tps, s, pad in rows:
         print(f"{name:58s} {tps:9.0f} {s:8.1f} {pad:8.1%}")
-    e2e = base["probescope extract bfloat16 (end to end, incl. load)"]
-    fwd = base["probescope extract bfloat16 (forwards only)"]
-    print("\nratios (probescope bf16 end to end over ...):")
-    for name in base:
-        if name.startswith("PyTorch"):
-            print(f"  {name:56s} x{e2e / base[name]:.2f}")
-    after = base["probescope extract bfloat16 (end to end after load)"]
-    print(f"  end to end / bare forward (bf16): {e2e / fwd:.2f} with the model load, {after / fwd:.2f} after it")
+    print_ratios(base)
     for dt in ("float32", "bfloat16"):
         achieved = flops / ps[dt]["forward_seconds"] / 1e9
         print(f"  {dt} forwards: {achieved:.0f} useful GFLOP/s = {achieved / roof[dt]:.0%} of the {dt} roofline"
