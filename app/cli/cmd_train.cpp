@@ -183,6 +183,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--init-from", o.init_from,
                   "continue an existing model (HF directory or step checkpoint) under this run's schedule instead of a "
                   "random init; the architecture flags must describe it");
+  cmd->add_flag("--init-stack", o.init_stack,
+                "with --init-from: --layers may be a multiple of the model's blocks; block i starts from its block "
+                "i mod L (the stack repeated on top of itself: progressive stacking, Gong et al. 2019)");
   cmd->add_option("--stop-after", o.stop_after, "stop (with a checkpoint) after this many steps of this invocation");
   cmd->add_option("--sparsity", a->sparsity,
                   "SPDF sparse pre-training: S in [0, 1): a static random mask drawn at init from --seed holds exactly "

@@ -57,17 +57,49 @@ nlohmann::json run_identity(const TrainOptions& o, const std::string& config, co
   if (o.shape.parametrization != "sp") id["parametrization"] = o.shape.parametrization, id["base_width"] = o.shape.base_width;
   if (o.sparsity >= 0) id["sparsity"] = o.sparsity, id["sparse_until"] = o.sparse_until;
   if (!o.init_from.empty()) id["init_from"] = o.init_from;
+  if (o.init_stack) id["init_stack"] = true;
   return id;
 }
 
 // --init-from: continue training an existing model (an exported HF directory or a step checkpoint) under a
 // new schedule. Its tensors must be exactly the run's (names and shapes): the architecture flags describe the
 // model being continued, so the checkpoints and the export stay consistent with config.json.
-std::shared_ptr<models::Transformer> load_init_weights(const std::string& dir,
+// "blocks.{i}.rest" -> "blocks.{i mod source_blocks}.rest"; other keys unchanged.
+std::string stacked_source_key(const std::string& key, int64_t source_blocks) {
+  static const std::string prefix = "blocks.";
+  if (key.rfind(prefix, 0) != 0) return key;
+  const auto dot = key.find('.', prefix.size());
+  const int64_t block = std::stoll(key.substr(prefix.size(), dot - prefix.size()));
+  return prefix + std::to_string(block % source_blocks) + key.substr(dot);
+}
+
+std::shared_ptr<models::Transformer> load_init_weights(const std::string& dir, bool stack,
                                                        const std::shared_ptr<models::Transformer>& fresh) {
   auto loaded = models::Transformer::load(dir, at::kFloat);
   const auto& want = fresh->parameters();
   const auto& got = loaded->parameters();
+  const int64_t have_blocks = loaded->arch().n_layers, want_blocks = fresh->arch().n_layers;
+  if (stack) {
+    if (want_blocks % have_blocks != 0)
+      throw InputError(dir + ": --init-stack: --layers " + std::to_string(want_blocks) + " is not a multiple of the model's " +
+                       std::to_string(have_blocks) + " blocks");
+    std::map<std::string, at::Tensor> stacked;
+    std::set<std::string> used;
+    for (const auto& [k, p] : want) {
+      const auto it = got.find(stacked_source_key(k, have_blocks));
+      if (it == got.end() || it->second.sizes() != p.sizes())
+        throw InputError(dir + ": --init-stack: the model has no tensor '" + stacked_source_key(k, have_blocks) +
+                         "' of shape " + c10::str(p.sizes()) + " (the flags other than --layers must describe it)");
+      stacked[k] = it->second.clone();  // a copy per block: the repeated blocks train apart, never tied
+      used.insert(it->first);
+    }
+    if (used.size() != got.size())
+      throw InputError(dir + ": --init-stack: the model has " + std::to_string(got.size() - used.size()) +
+                       " tensors this run's architecture has no place for");
+    std::fprintf(stderr, "initialised from %s, its %lld blocks stacked %lld times\n", dir.c_str(), (long long)have_blocks,
+                 (long long)(want_blocks / have_blocks));
+    return fresh->with_changes(fresh->arch(), stacked);
+  }
   for (const auto& [k, p] : want) {
     const auto it = got.find(k);
     if (it == got.end()) throw InputError(dir + ": --init-from: the model has no tensor '" + k + "' of this run's architecture");
@@ -243,7 +275,7 @@ TrainResult train_lm(const TrainOptions& opt, const std::vector<std::string>& tr
     std::fprintf(stderr, "resuming from %s (step %lld, %lld tokens)\n", dir.c_str(), (long long)res.start_step,
                  (long long)res.tokens);
   } else if (!opt.init_from.empty()) {
-    model = load_init_weights(opt.init_from, init_model(shape, arch, opt.seed));
+    model = load_init_weights(opt.init_from, opt.init_stack, init_model(shape, arch, opt.seed));
   } else {
     model = init_model(shape, arch, opt.seed);
   }

@@ -62,6 +62,9 @@ struct TrainOptions {
   int64_t sparse_until = -1;
   // Non-empty: start from this model's weights (HF directory or step checkpoint) instead of a random init.
   std::string init_from;
+  // With init_from: the run may be deeper than that model (--layers a multiple of its blocks); block i starts
+  // from its block i mod L0, the whole stack repeated on top of itself (progressive stacking, Gong et al. 2019).
+  bool init_stack = false;
 };
 
 struct LanguageEval {

@@ -341,4 +341,41 @@ TEST(TrainCoordCheckCli, RunsAndRejectsBadFlags) {
   }
 }
 
+// --init-stack: a deeper run starts from the model's blocks repeated on top of themselves (block i = block
+// i mod L), every other tensor as it was, each block its own copy.
+TEST(TrainMlm, InitStackRepeatsTheBlocksOfAShallowerModel) {
+  auto a = tiny("mlm", "roberta", pstest::temp_dir("stack_a"));
+  a.steps = 4;
+  const auto ra = train_lm(a, corpus().train, corpus().valid);
+  const auto shallow = Transformer::load(ra.last_checkpoint, at::kFloat);
+  auto b = a;
+  b.out_dir = pstest::temp_dir("stack_b");
+  b.init_from = ra.last_checkpoint, b.init_stack = true, b.steps = 1, b.lr = 1e-9, b.warmup = 0;
+  b.shape.layers = 2 * a.shape.layers;
+  const auto rb = train_lm(b, corpus().train, corpus().valid);
+  ASSERT_TRUE(rb.complete);
+  const auto deep = Transformer::load(rb.last_checkpoint, at::kFloat);
+  ASSERT_EQ(deep->arch().n_layers, 2 * shallow->arch().n_layers);
+  const int64_t L = shallow->arch().n_layers;
+  for (const auto& [k, p] : deep->parameters()) {
+    std::string src = k;
+    if (k.rfind("blocks.", 0) == 0) {
+      const auto dot = k.find('.', 7);
+      src = "blocks." + std::to_string(std::stoll(k.substr(7, dot - 7)) % L) + k.substr(dot);
+    }
+    // One step at lr 1e-9 barely moves a weight: each equals its source to ~1e-6.
+    EXPECT_LT((p - shallow->parameters().at(src)).abs().max().item<double>(), 1e-5) << k;
+  }
+  // A depth that is not a multiple is refused, naming the option.
+  auto c = b;
+  c.out_dir = pstest::temp_dir("stack_c");
+  c.shape.layers = a.shape.layers + 1;
+  try {
+    train_lm(c, corpus().train, corpus().valid);
+    ADD_FAILURE() << "no error";
+  } catch (const ps::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--init-stack"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
