@@ -180,6 +180,10 @@ void expand_probes(const Study& s, Builder& b) {
           if (!best_from.empty()) {
             for (const auto& f : best_from) t.best_layer_from.push_back(b.task(f).output + "/results.json");
             t.best_layer_model = ref_model.empty() ? m.name : ref_model;
+            if (t.best_layer_model != m.name) {
+              t.best_layer_ref_store = b.task("merge/" + t.best_layer_model + "." + c.language).output;
+              t.best_layer_own_store = b.task(store_task).output;
+            }
             t.best_layer_k = 0;
             for (const auto& q : s.probes)
               if (q.name == ref) t.best_layer_k = q.k.front();

@@ -21,6 +21,8 @@ nlohmann::json to_json(const Task& t) {
   if (!t.best_layer_from.empty())
     j["best_layer"] = {{"from", t.best_layer_from}, {"model", t.best_layer_model}, {"k", t.best_layer_k},
                        {"metric", t.best_layer_metric}};
+  if (!t.best_layer_ref_store.empty())
+    j["best_layer"]["stores"] = {t.best_layer_ref_store, t.best_layer_own_store};
   return j;
 }
 
@@ -35,6 +37,7 @@ Task task_from(const nlohmann::json& j) {
     const auto& b = j["best_layer"];
     t.best_layer_from = b.at("from").get<std::vector<std::string>>();
     t.best_layer_model = b.at("model"), t.best_layer_k = b.at("k"), t.best_layer_metric = b.at("metric");
+    if (b.contains("stores")) t.best_layer_ref_store = b["stores"].at(0), t.best_layer_own_store = b["stores"].at(1);
   }
   return t;
 }

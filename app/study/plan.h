@@ -40,6 +40,9 @@ struct Task {
   std::string best_layer_model;
   int best_layer_k = 0;
   std::string best_layer_metric;       // "valid_f1_macro" (AST-Probe)
+  // The stores of the model whose best layer it is and of the task's own model. When their depths differ (a
+  // checkpoint from before the model grew), the layer is mapped to the same relative depth.
+  std::string best_layer_ref_store, best_layer_own_store;
 };
 
 struct Stage {
