@@ -6,6 +6,8 @@
 #include <cmath>
 #include <map>
 
+#include "models/transformer/detail/rope_kernel.h"
+
 namespace ps::models {
 
 namespace {
@@ -154,9 +156,10 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const ArchSpec& a, const at::Tens
 }
 
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  if (rope_fused_applies(x, cos, sin)) return rope_fused(x, cos, sin);
   const int64_t half = x.size(-1) / 2;
   const auto rot = at::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-  return x * cos.unsqueeze(-2) + rot * sin.unsqueeze(-2);
+  return x * cos.unsqueeze(-2) + rot * sin.unsqueeze(-2);  // broadcast over heads
 }
 
 }  // namespace ps::models

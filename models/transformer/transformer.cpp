@@ -84,6 +84,8 @@ std::string Transformer::hidden_state_hook(int layer) const {
 at::Tensor Transformer::norm(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) const {
   if (fast_norm_applies(x, w, arch_.norm == NormKind::RMSNorm ? at::Tensor() : b))
     return arch_.norm == NormKind::RMSNorm ? rms_norm_fast(x, w, arch_.norm_eps) : layer_norm_fast(x, w, b, arch_.norm_eps);
+  if (arch_.norm == NormKind::RMSNorm && at::GradMode::is_enabled() && rms_norm_grad_applies(x, w))
+    return rms_norm_autograd(x, w, arch_.norm_eps);
   if (arch_.norm == NormKind::RMSNorm) {
     // HF LlamaRMSNorm: normalise in fp32, cast back, then scale in the input dtype.
     const auto xf = x.to(at::kFloat);

@@ -5,6 +5,7 @@ snippets and threads, in one run. Prints tokens/s, ratios and the fraction of th
 
   tests/bench/extract_vs_torch.py --probescope build/app/cli/probescope --corpus .cache/corpora/python.jsonl
       [--snippets 150] [--threads 2] [--work /tmp/ps-bench] [--skip-train] [--skip-corpus-order]
+      [--only-train] [--train-arch gpt2,llama]
 
 Needs: apt-get install python3-torch python3-h5py python3-numpy (benchmarks only; never the product).
 """
@@ -123,11 +124,16 @@ def main():
     ap.add_argument("--work", default="/tmp/ps-bench-vs-torch")
     ap.add_argument("--skip-train", action="store_true")
     ap.add_argument("--skip-corpus-order", action="store_true", help="skip the slow unsorted PyTorch loop")
+    ap.add_argument("--only-train", action="store_true", help="only the training comparison (no extraction)")
+    ap.add_argument("--train-arch", default="gpt2,llama", help="training shapes to compare (comma-separated)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.work, exist_ok=True)
     model = os.path.join(a.work, "gpt2-small-random")
     vocab = len(json.load(open(a.tokenizer))["model"]["vocab"])
+    if a.only_train:
+        torch_train.compare(a, vocab)
+        return
     if not os.path.exists(os.path.join(model, "model.safetensors")):
         torch_gpt2.random_gpt2(model, vocab)
     shutil.copy(a.tokenizer, os.path.join(model, "tokenizer.json"))

@@ -154,7 +154,7 @@ REPEATS = 3  # interleaved; the median of each, since a shared VM's speed drifts
 
 def compare(a, vocab):
     s = SHAPE
-    for arch in ("gpt2", "llama"):
+    for arch in getattr(a, "train_arch", "gpt2,llama").split(","):
         extra = f", d_ff {s['d_ff_llama']} (SwiGLU)" if arch == "llama" else ""
         print(f"\ntraining: {'GPT-2' if arch == 'gpt2' else 'LLaMA'} {s['layers']} layers, d {s['d']}, {s['heads']} heads"
               f"{extra}, ctx {s['ctx']}, {s['batch_tokens']} tokens/step, AdamW, {STEPS} steps (first excluded), "

@@ -2,6 +2,7 @@
 // they cannot run): LayerNorm with and without bias, HF's RMSNorm with its two roundings, fp32 and bf16, odd d.
 #include <gtest/gtest.h>
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include "models/transformer/detail/fast_norm.h"
 
@@ -60,6 +61,54 @@ TEST(FastNorm, RefusesWhatItCannotDo) {
   EXPECT_FALSE(fast_norm_applies(at::ones({2, 4}, at::kDouble), w.to(at::kDouble), b.to(at::kDouble)));
   EXPECT_FALSE(fast_norm_applies(at::ones({2, 4}).to(at::kBFloat16), w, b));  // mixed dtypes
   EXPECT_FALSE(fast_norm_applies(at::ones({4, 2}).t(), w, b));
+}
+
+// Training's RMSNorm: value and both gradients against float64 autograd of HF's expression; 300 rows span
+// three of the backward's row blocks, and an odd d takes the scalar tails.
+void check_rms_grad(at::ScalarType dtype, int64_t d, double rel, double abs) {
+  const auto x0 = (at::randn({3, 100, d}) * 2 + 0.3).to(dtype), w0 = (at::randn({d}) + 1).to(dtype);
+  const auto probe = at::randn({3, 100, d});  // a loss that weighs every output differently
+  auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+  ASSERT_TRUE(rms_norm_grad_applies(x, w));
+  const auto y = rms_norm_autograd(x, w, 1e-5);
+  (y.to(at::kFloat) * probe).sum().backward();
+  auto xd = x0.to(at::kDouble).requires_grad_(true), wd = w0.to(at::kDouble).requires_grad_(true);
+  const auto yd = wd * (xd * at::rsqrt(xd.pow(2).mean(-1, true) + 1e-5));
+  (yd * probe.to(at::kDouble)).sum().backward();
+  EXPECT_EQ(y.scalar_type(), dtype);
+  EXPECT_EQ(x.grad().scalar_type(), dtype);
+  EXPECT_LE(rel_excess(y, yd, rel, abs), 0.0) << d;
+  EXPECT_LE(rel_excess(x.grad(), xd.grad(), rel, abs * 10), 0.0) << d;
+  // dw sums 300 rows: compare against its scale, not elementwise near-cancellations.
+  const double dw_scale = wd.grad().abs().max().item<double>();
+  EXPECT_LE(rel_excess(w.grad(), wd.grad(), 0, dw_scale * rel), 0.0) << d;
+}
+
+TEST(FastNorm, RmsNormGradientsMatchFloat64Autograd) {
+  check_rms_grad(at::kFloat, 256, 1e-5, 1e-5);
+  check_rms_grad(at::kFloat, 77, 1e-5, 1e-5);
+  // bf16 in and out: each result one rounding of an fp32 value, dx through the rounded dy.
+  check_rms_grad(at::kBFloat16, 256, 3.0 / 128, 1e-3);
+}
+
+TEST(FastNorm, RmsNormWeightGradientIsTheSameForAnyThreadCount) {
+  const auto x0 = at::randn({1000, 64}), w0 = at::randn({64}), g = at::randn({1000, 64});
+  auto grad_w = [&](int threads) {
+    const int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    (rms_norm_autograd(x, w, 1e-6) * g).sum().backward();
+    at::set_num_threads(before);
+    return w.grad();
+  };
+  EXPECT_TRUE(at::equal(grad_w(1), grad_w(2)));
+}
+
+TEST(FastNorm, RmsNormGradRefusesWhatItCannotDo) {
+  EXPECT_FALSE(rms_norm_grad_applies(at::ones({2, 4}, at::kDouble), at::ones({4}, at::kDouble)));
+  EXPECT_FALSE(rms_norm_grad_applies(at::ones({2, 4}), at::ones({4}).to(at::kBFloat16)));
+  EXPECT_FALSE(rms_norm_grad_applies(at::ones({4, 2}).t(), at::ones({2})));
+  EXPECT_FALSE(rms_norm_grad_applies(at::ones({2, 4}), at::ones({5})));
 }
 
 }  // namespace
