@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/transformer/detail/avx2_math.h"
+#include "models/transformer/detail/dtype_dispatch.h"
 
 namespace ps::models {
 
@@ -98,14 +99,6 @@ __attribute__((target("avx2,fma"))) void backward_row(const T* dy, const T* x, c
     store1(dx + j, r * (g * load1(w + j) - n * m));
     dw_partial[j] += g * round_to(x, n);
   }
-}
-
-template <typename F>
-void with_ptr(const at::Tensor& t, F&& f) {
-  if (t.scalar_type() == at::kBFloat16)
-    f(static_cast<uint16_t*>(t.data_ptr()));
-  else
-    f(t.data_ptr<float>());
 }
 
 template <typename F>

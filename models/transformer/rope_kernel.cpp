@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "models/transformer/detail/avx2_math.h"
+#include "models/transformer/detail/dtype_dispatch.h"
 
 namespace ps::models {
 
@@ -47,15 +48,6 @@ __attribute__((target("avx2,fma"))) void rotate_token(const A* a, const C* c, co
       }
     }
   }
-}
-
-// Storage pointer of a float32 or bfloat16 tensor, as the kernels' element type.
-template <typename F>
-void with_ptr(const at::Tensor& t, F&& f) {
-  if (t.scalar_type() == at::kBFloat16)
-    f(static_cast<uint16_t*>(t.data_ptr()));
-  else
-    f(t.data_ptr<float>());
 }
 
 // a, o: [N, H, hd] contiguous; cos, sin: [N, hd] contiguous, one dtype.
