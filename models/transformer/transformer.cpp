@@ -12,6 +12,7 @@
 #include "models/transformer/detail/fast_norm.h"
 #include "models/transformer/detail/swiglu.h"
 #include "models/transformer/detail/lambda_attention.h"
+#include "models/transformer/detail/masked_softmax.h"
 #include "models/transformer/detail/packed_attention.h"
 #include "models/transformer/detail/rotary.h"
 #include "models/transformer/masks.h"
@@ -142,10 +143,20 @@ Transformer::Attended Transformer::attention(const Block& blk, const at::Tensor&
   }
 #endif
   if (!ctx.defined()) {
-    // Scores and softmax in fp32 (bf16/fp16 softmax loses too much); lowest finite value, not -inf.
-    auto scores = at::matmul(q, k.transpose(-1, -2)).to(at::kFloat) * scale;
-    scores = scores.masked_fill(keep.logical_not().unsqueeze(1), std::numeric_limits<float>::lowest());
-    auto probs = at::softmax(scores, -1).to(q.scalar_type());
+    auto raw = at::matmul(q, k.transpose(-1, -2));  // [B, H, S, S]
+    at::Tensor probs;
+    if (!want_pattern && raw.requires_grad() && at::GradMode::is_enabled()) {
+      // Training: the fused softmax with its own backward (the chain below costs five passes each way).
+      const auto flat = raw.reshape({B * H, S, S});
+      const auto blocked = keep.logical_not().contiguous();
+      if (masked_softmax_applies(flat, blocked)) probs = masked_softmax_autograd(flat, blocked, scale).view({B, H, S, S});
+    }
+    if (!probs.defined()) {
+      // Scores and softmax in fp32 (bf16/fp16 softmax loses too much); lowest finite value, not -inf.
+      auto scores = raw.to(at::kFloat) * scale;
+      scores = scores.masked_fill(keep.logical_not().unsqueeze(1), std::numeric_limits<float>::lowest());
+      probs = at::softmax(scores, -1).to(q.scalar_type());
+    }
     if (want_pattern) res.pattern = probs;
     ctx = at::matmul(probs, v);
   }

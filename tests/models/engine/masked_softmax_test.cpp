@@ -60,4 +60,36 @@ TEST(MaskedSoftmax, RefusesWhatItCannotDo) {
   EXPECT_FALSE(masked_softmax_applies(at::randn({2, 4, 5}), blocked));
 }
 
+// Training's variant: scores [B·heads, n, m] against a per-batch mask [B, n, m], value and gradient against
+// float64 autograd of the LibTorch chain (masked_fill's gradient is 0 where blocked).
+void check_grad(at::ScalarType dtype, double rel, double abs) {
+  const int64_t B = 2, H = 3, n = 13, m = 13;
+  auto blocked = at::ones({n, m}, at::kBool).triu(1).unsqueeze(0).repeat({B, 1, 1});
+  blocked[1].slice(1, 0, 4).fill_(true);  // batch row 1 also hides its first keys (padding on the left)
+  blocked[1].slice(0, 0, 4).fill_(true);
+  blocked[1].slice(0, 0, 4).diagonal().fill_(false);  // repaired rows attend to themselves, as in training
+  const auto s0 = (at::randn({B * H, n, m}) * 4).to(dtype), probe = at::randn({B * H, n, m});
+  auto s = s0.clone().requires_grad_(true);
+  ASSERT_TRUE(masked_softmax_applies(s, blocked));
+  const auto p = masked_softmax_autograd(s, blocked, 0.25);
+  (p.to(at::kFloat) * probe).sum().backward();
+  auto sd = s0.to(at::kDouble).requires_grad_(true);
+  const auto bl = blocked.repeat_interleave(H, 0);
+  const auto pd = at::softmax((sd * 0.25).masked_fill(bl, std::numeric_limits<double>::lowest()), -1);
+  (pd * probe.to(at::kDouble)).sum().backward();
+  EXPECT_EQ(p.scalar_type(), dtype);
+  auto excess = [&](const at::Tensor& got, const at::Tensor& want) {
+    const auto g = got.to(at::kDouble), w = want.to(at::kDouble);
+    return ((g - w).abs() - w.abs() * rel - abs).max().item<double>();
+  };
+  EXPECT_LE(excess(p, pd), 0.0);
+  EXPECT_LE(excess(s.grad(), sd.grad()), 0.0);
+  EXPECT_TRUE(s.grad().masked_select(bl).eq(0).all().item<bool>());
+}
+
+TEST(MaskedSoftmax, GradientMatchesFloat64Autograd) {
+  check_grad(at::kFloat, 1e-5, 1e-6);
+  check_grad(at::kBFloat16, 3.0 / 128, 2e-3);
+}
+
 }  // namespace
