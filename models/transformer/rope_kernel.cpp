@@ -81,12 +81,18 @@ std::pair<at::Tensor, at::Tensor> tables_for(const at::Tensor& x, const at::Tens
   return {cos.to(dt).expand(shape).contiguous(), sin.to(dt).expand(shape).contiguous()};
 }
 
+// The forward rotation into a new tensor of out_dtype; c, s already from tables_for.
+at::Tensor rotate_forward(const at::Tensor& x, const at::Tensor& c, const at::Tensor& s) {
+  const auto xc = x.contiguous();
+  auto y = at::empty(xc.sizes(), xc.options().dtype(out_dtype(x, c, s)));
+  rotate(xc, c, s, y, false);
+  return y;
+}
+
 struct RopeFunction : torch::autograd::Function<RopeFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos,
                             const at::Tensor& sin) {
-    const auto xc = x.contiguous();
-    auto y = at::empty(xc.sizes(), xc.options().dtype(out_dtype(x, cos, sin)));
-    rotate(xc, cos, sin, y, false);
+    auto y = rotate_forward(x, cos, sin);
     ctx->save_for_backward({cos, sin});
     ctx->saved_data["x_dtype"] = int64_t(x.scalar_type());
     return y;
@@ -128,10 +134,7 @@ bool rope_fused_applies(const at::Tensor& x, const at::Tensor& cos, const at::Te
 at::Tensor rope_fused(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   auto [c, s] = tables_for(x, cos, sin);
   if (x.requires_grad() && at::GradMode::is_enabled()) return RopeFunction::apply(x, c, s);
-  const auto xc = x.contiguous();
-  auto y = at::empty(xc.sizes(), xc.options().dtype(out_dtype(x, cos, sin)));
-  rotate(xc, c, s, y, false);
-  return y;
+  return rotate_forward(x, c, s);
 }
 
 }  // namespace ps::models
